@@ -1,0 +1,6 @@
+//! edge-runtime: the in-store daemon. The binary (`main.rs`) is only the CLI; everything it
+//! runs lives in these modules, each owning its own state.
+
+pub mod clock;
+pub mod config;
+pub mod store;

@@ -1,0 +1,137 @@
+//! The redb backend: one file, one table of byte keys, every commit `Durability::Immediate`.
+
+use super::backend::{Backend, Op};
+use super::StoreError;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+
+const DATA: TableDefinition<&[u8], &[u8]> = TableDefinition::new("data");
+
+/// A redb database file.
+pub struct RedbBackend {
+    db: RwLock<Option<Database>>,
+    path: PathBuf,
+}
+
+fn storage(e: impl Into<redb::Error>) -> StoreError {
+    match e.into() {
+        redb::Error::Io(io) => StoreError::Io(io),
+        redb::Error::DatabaseAlreadyOpen | redb::Error::LockProtocolMismatch => {
+            StoreError::Locked("another process has the redb database open".into())
+        }
+        redb::Error::Corrupted(why) => StoreError::Corrupt(why),
+        other => StoreError::Backend(other.to_string()),
+    }
+}
+
+impl RedbBackend {
+    /// Opens or creates the database file at `path`.
+    pub fn open(path: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(path)
+            .map_err(storage)?;
+        // Make sure the table exists so that readers never see "table does not exist".
+        let txn = db.begin_write().map_err(storage)?;
+        txn.open_table(DATA).map_err(storage)?;
+        txn.commit().map_err(storage)?;
+        Ok(RedbBackend {
+            db: RwLock::new(Some(db)),
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn with_db<T>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let guard = self
+            .db
+            .read()
+            .map_err(|_| StoreError::Backend("lock poisoned".into()))?;
+        match guard.as_ref() {
+            Some(db) => f(db),
+            None => Err(StoreError::Closed),
+        }
+    }
+}
+
+impl Backend for RedbBackend {
+    fn name(&self) -> &'static str {
+        "redb"
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with_db(|db| {
+            let txn = db.begin_read().map_err(storage)?;
+            let table = txn.open_table(DATA).map_err(storage)?;
+            Ok(table.get(key).map_err(storage)?.map(|v| v.value().to_vec()))
+        })
+    }
+
+    fn range(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        self.with_db(|db| {
+            let txn = db.begin_read().map_err(storage)?;
+            let table = txn.open_table(DATA).map_err(storage)?;
+            let mut out = Vec::new();
+            for entry in table.range(start..end).map_err(storage)?.take(limit) {
+                let (k, v) = entry.map_err(storage)?;
+                out.push((k.value().to_vec(), v.value().to_vec()));
+            }
+            Ok(out)
+        })
+    }
+
+    fn last_key(&self, start: &[u8], end: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with_db(|db| {
+            let txn = db.begin_read().map_err(storage)?;
+            let table = txn.open_table(DATA).map_err(storage)?;
+            let last = table.range(start..end).map_err(storage)?.next_back();
+            match last {
+                Some(entry) => Ok(Some(entry.map_err(storage)?.0.value().to_vec())),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn commit(&self, ops: &[Op]) -> Result<(), StoreError> {
+        self.with_db(|db| {
+            let txn = db.begin_write().map_err(storage)?;
+            {
+                let mut table = txn.open_table(DATA).map_err(storage)?;
+                for op in ops {
+                    match op {
+                        Op::Put(k, v) => {
+                            table.insert(k.as_slice(), v.as_slice()).map_err(storage)?;
+                        }
+                        Op::Delete(k) => {
+                            table.remove(k.as_slice()).map_err(storage)?;
+                        }
+                    }
+                }
+            }
+            txn.commit().map_err(storage)
+        })
+    }
+
+    fn disk_bytes(&self) -> Result<u64, StoreError> {
+        Ok(std::fs::metadata(&self.path)?.len())
+    }
+
+    fn close(&self) -> Result<(), StoreError> {
+        let mut guard = self
+            .db
+            .write()
+            .map_err(|_| StoreError::Backend("lock poisoned".into()))?;
+        if let Some(db) = guard.take() {
+            db.close().map_err(storage)?;
+        }
+        Ok(())
+    }
+}
