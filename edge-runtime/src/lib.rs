@@ -1,6 +1,13 @@
 //! edge-runtime: the in-store daemon. The binary (`main.rs`) is only the CLI; everything it
 //! runs lives in these modules, each owning its own state.
 
+pub mod app;
 pub mod clock;
 pub mod config;
+pub mod http;
+pub mod logging;
+pub mod metrics;
+pub mod shutdown;
 pub mod store;
+pub mod torture;
+pub mod watchdog;

@@ -1,1 +1,201 @@
-fn main(){}
+//! The `edge-runtime` command line. Exit codes: 0 ok, 1 runtime failure, 2 bad config or usage.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use edge_runtime::config::{self, Config, StoreBackendKind};
+use edge_runtime::metrics::BUILD;
+use edge_runtime::{app, logging};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const EXIT_RUNTIME: u8 = 1;
+const EXIT_CONFIG: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "edge-runtime",
+    version,
+    about = "In-store daemon: live shelf stock, demand forecasts, kiosk and headquarters sync",
+    after_help = "Exit codes: 0 ok, 1 runtime failure, 2 bad config or usage.\n\
+                  Config: --config, else $EDGE_RUNTIME_CONFIG, else /etc/edge-runtime/config.toml."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon (what the systemd unit starts).
+    Run {
+        /// Config file [default: $EDGE_RUNTIME_CONFIG or /etc/edge-runtime/config.toml]
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Run on built-in defaults with a temporary state directory; Ctrl-C stops it.
+    Demo {
+        /// HTTP address; a free port is taken if this one is busy.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        http: SocketAddr,
+        /// Keep state here instead of a temporary directory.
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+    },
+    /// Check a config file and report every problem with line and column.
+    CheckConfig {
+        /// Config file [default: $EDGE_RUNTIME_CONFIG or /etc/edge-runtime/config.toml]
+        path: Option<PathBuf>,
+    },
+    /// Print a config file.
+    PrintConfig {
+        /// Print the commented default config (the only form for now).
+        #[arg(long, required = true)]
+        default: bool,
+    },
+    /// Print version, git revision and target triple.
+    Version,
+    /// Tools for the project's own tests.
+    #[command(hide = true, subcommand)]
+    Internal(Internal),
+}
+
+#[derive(Subcommand)]
+enum Internal {
+    /// Commit record batches until SIGTERM, printing each durable commit (crash tests).
+    StoreWriter {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, value_enum)]
+        backend: Backend,
+        #[arg(long, default_value_t = 16)]
+        max_batch: u64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Backend {
+    Redb,
+    Sled,
+}
+
+impl From<Backend> for StoreBackendKind {
+    fn from(b: Backend) -> Self {
+        match b {
+            Backend::Redb => StoreBackendKind::Redb,
+            Backend::Sled => StoreBackendKind::Sled,
+        }
+    }
+}
+
+fn config_path(explicit: Option<PathBuf>) -> PathBuf {
+    explicit
+        .or_else(|| std::env::var_os(config::CONFIG_ENV).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(config::DEFAULT_CONFIG_PATH))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run { config } => {
+            let path = config_path(config);
+            match Config::load(&path) {
+                Ok(config) => {
+                    logging::init(config.logging.level.filter());
+                    run_daemon(config, app::RunOptions::default())
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    eprintln!("edge-runtime: refusing to start with a bad config");
+                    ExitCode::from(EXIT_CONFIG)
+                }
+            }
+        }
+        Command::Demo { http, state_dir } => demo(http, state_dir),
+        Command::CheckConfig { path } => {
+            let path = config_path(path);
+            match Config::load(&path) {
+                Ok(_) => {
+                    println!("{}: ok", path.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::from(EXIT_CONFIG)
+                }
+            }
+        }
+        Command::PrintConfig { default: _ } => {
+            print!("{}", config::DEFAULT_TOML);
+            ExitCode::SUCCESS
+        }
+        Command::Version => {
+            println!("edge-runtime {}", BUILD.version);
+            println!("revision {}", BUILD.revision);
+            println!("target {}", BUILD.target);
+            ExitCode::SUCCESS
+        }
+        Command::Internal(Internal::StoreWriter {
+            dir,
+            backend,
+            max_batch,
+        }) => {
+            let mut out = std::io::stdout().lock();
+            match edge_runtime::torture::store_writer(&dir, backend.into(), max_batch, &mut out) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("store-writer: {e}");
+                    ExitCode::from(EXIT_RUNTIME)
+                }
+            }
+        }
+    }
+}
+
+fn demo(http: SocketAddr, state_dir: Option<PathBuf>) -> ExitCode {
+    logging::init(log::LevelFilter::Info);
+    let (dir, temporary) = match state_dir {
+        Some(d) => (d, false),
+        None => (
+            std::env::temp_dir().join(format!("edge-runtime-demo-{}", std::process::id())),
+            true,
+        ),
+    };
+    let mut config = Config::demo(&dir);
+    config.http.bind = http;
+    println!("edge-runtime demo: built-in config, state in {}", dir.display());
+    let options = app::RunOptions {
+        announce: true,
+        http_any_port: true,
+    };
+    let code = run_daemon(config, options);
+    if temporary {
+        if let Err(e) = std::fs::remove_dir_all(&dir) {
+            log::warn!("could not remove {}: {e}", dir.display());
+        }
+    }
+    code
+}
+
+fn run_daemon(config: Config, options: app::RunOptions) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("edge-runtime")
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            log::error!("cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    match runtime.block_on(app::run(config, options)) {
+        Ok(()) => {
+            log::info!("stopped cleanly");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            log::error!("{e}");
+            ExitCode::from(EXIT_RUNTIME)
+        }
+    }
+}

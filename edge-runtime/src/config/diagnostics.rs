@@ -141,6 +141,7 @@ pub(super) fn load_text(text: &str, origin: &str) -> Result<Config, ConfigError>
     let root_span = root.span();
     let mut table = root.into_inner();
     let mut problems = Vec::new();
+    let mut removed: Vec<Vec<String>> = Vec::new();
     let config = loop {
         let attempt = Spanned::new(root_span.clone(), table.clone());
         match Config::deserialize(toml::de::Deserializer::from(attempt)) {
@@ -148,9 +149,9 @@ pub(super) fn load_text(text: &str, origin: &str) -> Result<Config, ConfigError>
             Err(err) => {
                 let span = err.span();
                 problems.push(problem(span.clone(), first_line(err.message()).to_string()));
-                let removed = span.is_some_and(|s| remove_entry_at(&mut table, &s));
-                if !removed || problems.len() >= MAX_PROBLEMS {
-                    break None;
+                match span.and_then(|s| remove_entry_at(&mut table, &s)) {
+                    Some(path) if problems.len() < MAX_PROBLEMS => removed.push(path),
+                    _ => break None,
                 }
             }
         }
@@ -158,9 +159,16 @@ pub(super) fn load_text(text: &str, origin: &str) -> Result<Config, ConfigError>
 
     if let Some(config) = &config {
         for (path, message) in config.check() {
-            problems.push(problem(span_of(&table, &path), message));
+            // A key already reported (and dropped) as malformed is not reported again.
+            let already = removed
+                .iter()
+                .any(|r| r.len() <= path.len() && r.iter().zip(&path).all(|(a, b)| a == b));
+            if !already {
+                problems.push(problem(span_of(&table, &path), message));
+            }
         }
     }
+    problems.sort_by_key(|p| p.position.unwrap_or((usize::MAX, 0)));
     match config {
         Some(config) if problems.is_empty() => Ok(config),
         _ => Err(ConfigError::Invalid(problems)),
@@ -201,14 +209,22 @@ fn span_of(table: &DeTable<'_>, path: &[&str]) -> Option<Range<usize>> {
     }
 }
 
-/// Removes the innermost entry whose key or value span covers `span`. Returns whether one was.
-fn remove_entry_at(table: &mut DeTable<'_>, span: &Range<usize>) -> bool {
+/// Removes the innermost entry whose key or value span covers `span`; returns its key path.
+fn remove_entry_at(table: &mut DeTable<'_>, span: &Range<usize>) -> Option<Vec<String>> {
     let mut best: Option<(usize, Vec<Step>)> = None;
     find_entry(table, span, &mut Vec::new(), &mut best);
-    match best {
-        Some((_, path)) => remove_path(table, &path),
-        None => false,
+    let (_, path) = best?;
+    if !remove_path(table, &path) {
+        return None;
     }
+    Some(
+        path.iter()
+            .filter_map(|s| match s {
+                Step::Key(k) => Some(k.clone()),
+                Step::Index(_) => None,
+            })
+            .collect(),
+    )
 }
 
 #[derive(Clone, Debug)]

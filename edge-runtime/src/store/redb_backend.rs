@@ -2,7 +2,7 @@
 
 use super::backend::{Backend, Op};
 use super::StoreError;
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, TableDefinition};
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 

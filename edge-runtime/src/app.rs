@@ -1,0 +1,277 @@
+//! Wires the daemon together: opens the store, starts every task, owns the one shutdown
+//! signal (SIGTERM, SIGINT) and stops everything within the configured timeout, store flushed.
+
+use crate::config::Config;
+use crate::http::{self, HttpState, Readiness};
+use crate::metrics::{Metrics, BUILD};
+use crate::shutdown::{Shutdown, ShutdownListener};
+use crate::store::{Store, StoreError};
+use crate::watchdog::{self, Heartbeats};
+use sd_notify::NotifyState;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinSet;
+
+/// How `run` presents itself.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Print what is served to stdout (the demo does, the service does not).
+    pub announce: bool,
+    /// When the configured HTTP port is taken, take a free one instead of failing (demo only).
+    pub http_any_port: bool,
+}
+
+/// Why the daemon could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The store could not be opened.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// The HTTP port could not be bound.
+    #[error("cannot listen on {addr}: {source}\n  fix: stop whatever uses that port or set [http] bind = \"127.0.0.1:PORT\" in the config")]
+    HttpBind {
+        /// The configured address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A task failed while running.
+    #[error("{0}")]
+    Task(String),
+}
+
+/// Runs the daemon until SIGTERM/SIGINT; returns after a graceful stop.
+pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
+    let shutdown = Shutdown::new();
+    let mut signals = tokio::spawn(wait_for_signal());
+
+    watchdog::notify(&[NotifyState::Status("opening store")]);
+    let state_dir = config.paths.state_dir.clone();
+    let settings = config.store.clone();
+    let opened = tokio::task::spawn_blocking(move || Store::open(&state_dir, &settings))
+        .await
+        .map_err(|e| AppError::Task(format!("store open task failed: {e}")))??;
+    let store = Arc::new(opened.store);
+
+    let metrics = Metrics::new(store.kind().name());
+    if let Some(aside) = &opened.quarantined {
+        metrics.store_quarantined.inc();
+        metrics.set_fault("store_corrupt", true);
+        log::error!(
+            "started with an EMPTY store: the previous database was damaged and is kept at {}",
+            aside.display()
+        );
+    } else {
+        metrics.set_fault("store_corrupt", false);
+    }
+    let metrics = Arc::new(metrics);
+    let readiness = Arc::new(Readiness::default());
+    readiness.ready("config");
+    readiness.ready("store");
+    let heartbeats = Heartbeats::new();
+
+    let listener = bind_http(config.http.bind, options.http_any_port).await?;
+    let http_addr = listener
+        .local_addr()
+        .map_err(|source| AppError::HttpBind {
+            addr: config.http.bind,
+            source,
+        })?;
+
+    let mut tasks = JoinSet::new();
+    let state = HttpState {
+        metrics: metrics.clone(),
+        heartbeats: heartbeats.clone(),
+        readiness: readiness.clone(),
+    };
+    let router = http::router(state, config.http.max_body_bytes);
+    let http_shutdown = shutdown.listener();
+    tasks.spawn(async move {
+        http::serve(listener, router, http_shutdown)
+            .await
+            .map_err(|e| format!("HTTP server failed: {e}"))
+    });
+    tasks.spawn(supervise(
+        store.clone(),
+        metrics.clone(),
+        heartbeats.register("supervisor"),
+        shutdown.listener(),
+    ));
+    if let Some(interval) = sd_notify::watchdog_enabled() {
+        let stale = Duration::from_secs(config.lifecycle.heartbeat_stale_secs);
+        tasks.spawn(feed_watchdog(
+            heartbeats.clone(),
+            interval,
+            stale,
+            shutdown.listener(),
+        ));
+    }
+
+    let status = format!(
+        "running: http {http_addr}, store {} at {}",
+        store.kind().name(),
+        store.path().display()
+    );
+    watchdog::notify(&[NotifyState::Ready, NotifyState::Status(&status)]);
+    log::info!(
+        "edge-runtime {} ({}) ready for store {} device {}: {status}",
+        BUILD.version,
+        BUILD.revision,
+        config.identity.store_id,
+        config.identity.device_id
+    );
+    if options.announce {
+        println!("edge-runtime demo is running (Ctrl-C stops it)");
+        println!("  health:   http://{http_addr}/healthz");
+        println!("  ready:    http://{http_addr}/readyz");
+        println!("  metrics:  http://{http_addr}/metrics");
+        println!(
+            "  store:    {} at {}",
+            store.kind().name(),
+            store.path().display()
+        );
+    }
+
+    // Run until a signal arrives or a task ends on its own (which is a failure).
+    let mut failure = None;
+    tokio::select! {
+        signal = &mut signals => {
+            log::info!("{}: stopping", signal.unwrap_or_else(|_| "signal listener ended".into()));
+        }
+        Some(ended) = tasks.join_next() => {
+            let why = match ended {
+                Ok(Ok(())) => "a task ended unexpectedly".to_string(),
+                Ok(Err(e)) => e,
+                Err(e) => format!("a task panicked: {e}"),
+            };
+            log::error!("{why}; stopping");
+            failure = Some(why);
+        }
+    }
+    watchdog::notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
+    shutdown.trigger();
+
+    let timeout = Duration::from_secs(config.lifecycle.shutdown_timeout_secs);
+    let drained = tokio::time::timeout(timeout, async {
+        while let Some(ended) = tasks.join_next().await {
+            match ended {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => log::warn!("while stopping: {e}"),
+                Err(e) => log::warn!("task failed while stopping: {e}"),
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        log::warn!(
+            "tasks still running after {}s; abandoning them",
+            timeout.as_secs()
+        );
+        tasks.abort_all();
+    }
+    let closing = store.clone();
+    match tokio::task::spawn_blocking(move || closing.close()).await {
+        Ok(Ok(())) => log::info!("store flushed and closed"),
+        Ok(Err(e)) => log::error!("store close failed: {e}"),
+        Err(e) => log::error!("store close task failed: {e}"),
+    }
+    signals.abort();
+    match failure {
+        Some(why) => Err(AppError::Task(why)),
+        None => Ok(()),
+    }
+}
+
+async fn bind_http(addr: SocketAddr, any_port: bool) -> Result<tokio::net::TcpListener, AppError> {
+    match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => Ok(l),
+        Err(e) if any_port && e.kind() == std::io::ErrorKind::AddrInUse => {
+            let mut free = addr;
+            free.set_port(0);
+            log::warn!("{addr} is in use; serving on a free port instead");
+            tokio::net::TcpListener::bind(free)
+                .await
+                .map_err(|source| AppError::HttpBind { addr, source })
+        }
+        Err(source) => Err(AppError::HttpBind { addr, source }),
+    }
+}
+
+/// Resolves with the name of the first SIGTERM or SIGINT.
+async fn wait_for_signal() -> String {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (mut term, mut int) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(t), Ok(i)) => (t, i),
+        _ => {
+            log::error!("cannot install signal handlers; stop with SIGKILL");
+            return std::future::pending().await;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM".into(),
+        _ = int.recv() => "SIGINT".into(),
+    }
+}
+
+/// The supervisor's own unit of work: beat, and keep slow-changing metrics fresh.
+async fn supervise(
+    store: Arc<Store>,
+    metrics: Arc<Metrics>,
+    heartbeat: watchdog::Heartbeat,
+    mut shutdown: ShutdownListener,
+) -> Result<(), String> {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut n: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = shutdown.wait() => return Ok(()),
+            _ = tick.tick() => {}
+        }
+        if n % 30 == 0 {
+            let s = store.clone();
+            match tokio::task::spawn_blocking(move || s.disk_bytes()).await {
+                Ok(Ok(bytes)) => metrics.set_store_disk_bytes(bytes),
+                Ok(Err(e)) => log::warn!("cannot read store size: {e}"),
+                Err(e) => log::warn!("store size task failed: {e}"),
+            }
+        }
+        n += 1;
+        heartbeat.beat();
+    }
+}
+
+/// Feeds the systemd watchdog at half its interval while every stage is fresh.
+async fn feed_watchdog(
+    heartbeats: Heartbeats,
+    interval: Duration,
+    stale: Duration,
+    mut shutdown: ShutdownListener,
+) -> Result<(), String> {
+    let mut tick = tokio::time::interval(interval / 2);
+    let mut withheld = false;
+    loop {
+        tokio::select! {
+            _ = shutdown.wait() => return Ok(()),
+            _ = tick.tick() => {}
+        }
+        let stale_stages = watchdog::stale_stages(&heartbeats.ages(), stale);
+        if stale_stages.is_empty() {
+            if withheld {
+                log::info!("pipeline progressing again; feeding the watchdog");
+                withheld = false;
+            }
+            watchdog::notify(&[NotifyState::Watchdog]);
+        } else if !withheld {
+            log::error!(
+                "no progress from {} for over {}s; withholding the watchdog so systemd restarts us",
+                stale_stages.join(", "),
+                stale.as_secs()
+            );
+            withheld = true;
+        }
+    }
+}
