@@ -72,12 +72,10 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
     let heartbeats = Heartbeats::new();
 
     let listener = bind_http(config.http.bind, options.http_any_port).await?;
-    let http_addr = listener
-        .local_addr()
-        .map_err(|source| AppError::HttpBind {
-            addr: config.http.bind,
-            source,
-        })?;
+    let http_addr = listener.local_addr().map_err(|source| AppError::HttpBind {
+        addr: config.http.bind,
+        source,
+    })?;
 
     let mut tasks = JoinSet::new();
     let state = HttpState {

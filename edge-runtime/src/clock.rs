@@ -22,7 +22,15 @@ fn parts(t: SystemTime) -> (i64, u32, u32, u64, u64, u64, u32) {
     let secs = since.as_secs();
     let (y, mo, d) = civil_from_days((secs / 86_400) as i64);
     let sod = secs % 86_400;
-    (y, mo, d, sod / 3600, sod / 60 % 60, sod % 60, since.subsec_millis())
+    (
+        y,
+        mo,
+        d,
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60,
+        since.subsec_millis(),
+    )
 }
 
 /// RFC 3339 UTC with milliseconds, e.g. `2026-11-23T13:45:01.250Z`.

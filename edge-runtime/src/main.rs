@@ -162,7 +162,10 @@ fn demo(http: SocketAddr, state_dir: Option<PathBuf>) -> ExitCode {
     };
     let mut config = Config::demo(&dir);
     config.http.bind = http;
-    println!("edge-runtime demo: built-in config, state in {}", dir.display());
+    println!(
+        "edge-runtime demo: built-in config, state in {}",
+        dir.display()
+    );
     let options = app::RunOptions {
         announce: true,
         http_any_port: true,

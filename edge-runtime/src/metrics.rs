@@ -86,13 +86,21 @@ impl Metrics {
         };
         let mut m = m;
         let r = &mut m.registry;
-        r.register("uptime_seconds", "Seconds since the daemon started", m.uptime.clone());
+        r.register(
+            "uptime_seconds",
+            "Seconds since the daemon started",
+            m.uptime.clone(),
+        );
         r.register(
             "process_resident_memory_bytes",
             "Resident set size of the daemon",
             m.resident.clone(),
         );
-        r.register("store_disk_bytes", "Bytes the store occupies on disk", m.store_disk.clone());
+        r.register(
+            "store_disk_bytes",
+            "Bytes the store occupies on disk",
+            m.store_disk.clone(),
+        );
         r.register(
             "store_quarantined",
             "Damaged databases moved aside at startup",
@@ -115,7 +123,8 @@ impl Metrics {
 
     /// Records the store's size on disk.
     pub fn set_store_disk_bytes(&self, bytes: u64) {
-        self.store_disk.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        self.store_disk
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
     /// Raises or clears a fault.

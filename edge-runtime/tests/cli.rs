@@ -22,9 +22,15 @@ fn version_names_revision_and_target() {
     let o = run(&["version"]);
     assert!(o.status.success());
     let t = text(&o);
-    assert!(t.contains(&format!("edge-runtime {}", env!("CARGO_PKG_VERSION"))), "{t}");
+    assert!(
+        t.contains(&format!("edge-runtime {}", env!("CARGO_PKG_VERSION"))),
+        "{t}"
+    );
     assert!(t.contains("revision ") && t.contains("target "), "{t}");
-    assert!(t.contains(std::env::consts::ARCH), "target triple should name the arch: {t}");
+    assert!(
+        t.contains(std::env::consts::ARCH),
+        "target triple should name the arch: {t}"
+    );
 }
 
 #[test]
@@ -61,7 +67,11 @@ fn check_config_reports_every_problem_and_exits_2() {
 fn run_refuses_a_bad_config_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
-    std::fs::write(&path, "[identity]\nstore_id = \"s\"\ndevice_id = \"d\"\n[store]\nbackend = \"mysql\"\n").unwrap();
+    std::fs::write(
+        &path,
+        "[identity]\nstore_id = \"s\"\ndevice_id = \"d\"\n[store]\nbackend = \"mysql\"\n",
+    )
+    .unwrap();
     let o = run(&["run", "--config", path.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("refusing to start"), "{}", text(&o));
@@ -79,7 +89,11 @@ fn missing_and_non_utf8_configs_are_explained() {
     std::fs::write(&latin1, b"[identity]\nstore_id = \"K\xf6ln\"\n").unwrap();
     let o = run(&["check-config", latin1.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).contains(":2:14: the file is not valid UTF-8"), "{}", text(&o));
+    assert!(
+        text(&o).contains(":2:14: the file is not valid UTF-8"),
+        "{}",
+        text(&o)
+    );
 
     let unreadable = dir.path().join("a-directory.toml");
     std::fs::create_dir(&unreadable).unwrap();
@@ -91,7 +105,12 @@ fn missing_and_non_utf8_configs_are_explained() {
 #[test]
 fn environment_variable_names_the_config() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write_config(dir.path(), &dir.path().join("state"), "127.0.0.1:1".parse().unwrap(), "");
+    let path = write_config(
+        dir.path(),
+        &dir.path().join("state"),
+        "127.0.0.1:1".parse().unwrap(),
+        "",
+    );
     let o = command()
         .arg("check-config")
         .env("EDGE_RUNTIME_CONFIG", &path)

@@ -100,19 +100,29 @@ fn kill_loop(kind: StoreBackendKind) {
                 Ok(line) if line.starts_with("start ") => {}
                 other => {
                     let _ = child.kill();
-                    panic!("round {round}: writer did not start: {other:?} {}", stderr_of(&mut child));
+                    panic!(
+                        "round {round}: writer did not start: {other:?} {}",
+                        stderr_of(&mut child)
+                    );
                 }
             }
             std::thread::sleep(Duration::from_micros(rng.next() % 40_000));
         }
         child.kill().expect("SIGKILL");
         let status = child.wait().expect("reap");
-        assert!(status.code().is_none(), "round {round}: writer exited by itself: {status:?} {}", stderr_of(&mut child));
+        assert!(
+            status.code().is_none(),
+            "round {round}: writer exited by itself: {status:?} {}",
+            stderr_of(&mut child)
+        );
         let lines: Vec<String> = rx.iter().collect();
         if let Some(start) = lines.iter().find_map(|l| l.strip_prefix("start ")) {
             let start: u64 = start.parse().unwrap();
             if let Some(p) = promised {
-                assert!(start > p, "round {round} (seed {seed}): reopened at {start} but {p} was durable");
+                assert!(
+                    start > p,
+                    "round {round} (seed {seed}): reopened at {start} but {p} was durable"
+                );
             }
         }
         if let Some(d) = last_durable(&lines) {
@@ -129,7 +139,10 @@ fn kill_loop(kind: StoreBackendKind) {
         started.elapsed().as_secs_f64(),
         promised.map_or(0, |p| p + 1)
     );
-    assert!(promised.is_some(), "the writer never reported a durable write");
+    assert!(
+        promised.is_some(),
+        "the writer never reported a durable write"
+    );
 }
 
 #[test]
@@ -137,6 +150,7 @@ fn redb_loses_no_durable_write_across_sigkills() {
     kill_loop(StoreBackendKind::Redb);
 }
 
+#[cfg(feature = "store-sled")]
 #[test]
 fn sled_loses_no_durable_write_across_sigkills() {
     kill_loop(StoreBackendKind::Sled);
@@ -147,13 +161,16 @@ fn sigterm_mid_burst(kind: StoreBackendKind) {
     let (mut child, rx) = spawn_writer(dir.path(), kind.name());
     let mut durable_lines = 0;
     while durable_lines < 20 {
-        let line = rx.recv_timeout(Duration::from_secs(30)).expect("writer output");
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("writer output");
         if line.starts_with("durable ") {
             durable_lines += 1;
         }
     }
     signal(&child, libc::SIGTERM);
-    let status = wait_exit(&mut child, Duration::from_secs(5)).expect("stops within 5 s of SIGTERM");
+    let status =
+        wait_exit(&mut child, Duration::from_secs(5)).expect("stops within 5 s of SIGTERM");
     assert_eq!(status.code(), Some(0), "{}", stderr_of(&mut child));
     let lines: Vec<String> = rx.iter().collect();
     let closed: u64 = lines
@@ -163,7 +180,10 @@ fn sigterm_mid_burst(kind: StoreBackendKind) {
         .parse()
         .unwrap();
     let present = verify(dir.path(), kind, last_durable(&lines)).unwrap();
-    assert_eq!(present, closed, "everything committed before the stop is there");
+    assert_eq!(
+        present, closed,
+        "everything committed before the stop is there"
+    );
 }
 
 #[test]
@@ -171,6 +191,7 @@ fn redb_sigterm_mid_burst_keeps_every_commit() {
     sigterm_mid_burst(StoreBackendKind::Redb);
 }
 
+#[cfg(feature = "store-sled")]
 #[test]
 fn sled_sigterm_mid_burst_keeps_every_commit() {
     sigterm_mid_burst(StoreBackendKind::Sled);
@@ -183,9 +204,16 @@ fn daemon_restarts_cleanly_after_sigkill() {
     let config = write_config(dir.path(), &dir.path().join("state"), addr, "");
     for _ in 0..5 {
         let mut child = spawn_run(&config, &[]);
-        assert!(wait_healthy(&mut child, addr, Duration::from_secs(20)), "{}", stderr_of(&mut child));
+        assert!(
+            wait_healthy(&mut child, addr, Duration::from_secs(20)),
+            "{}",
+            stderr_of(&mut child)
+        );
         let (_, metrics) = http_get(addr, "/metrics").unwrap();
-        assert!(metrics.contains("edge_fault{fault=\"store_corrupt\"} 0"), "{metrics}");
+        assert!(
+            metrics.contains("edge_fault{fault=\"store_corrupt\"} 0"),
+            "{metrics}"
+        );
         child.kill().unwrap();
         child.wait().unwrap();
     }

@@ -13,14 +13,23 @@ fn serves_health_ready_metrics_and_stops_on_sigterm_within_5s() {
     let addr = free_addr();
     let config = write_config(dir.path(), &dir.path().join("state"), addr, "");
     let mut child = spawn_run(&config, &[]);
-    assert!(wait_healthy(&mut child, addr, Duration::from_secs(20)), "{}", stderr_of(&mut child));
+    assert!(
+        wait_healthy(&mut child, addr, Duration::from_secs(20)),
+        "{}",
+        stderr_of(&mut child)
+    );
 
     let (status, body) = http_get(addr, "/readyz").unwrap();
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("store"), "{body}");
     let (status, metrics) = http_get(addr, "/metrics").unwrap();
     assert_eq!(status, 200);
-    for needle in ["edge_build_info{", "edge_uptime_seconds", "edge_process_resident_memory_bytes", "edge_ready 1"] {
+    for needle in [
+        "edge_build_info{",
+        "edge_uptime_seconds",
+        "edge_process_resident_memory_bytes",
+        "edge_ready 1",
+    ] {
         assert!(metrics.contains(needle), "missing {needle}:\n{metrics}");
     }
     assert_eq!(http_get(addr, "/nope").unwrap().0, 404);
@@ -32,7 +41,10 @@ fn serves_health_ready_metrics_and_stops_on_sigterm_within_5s() {
     let err = stderr_of(&mut child);
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(took < Duration::from_secs(5), "graceful stop took {took:?}");
-    assert!(err.contains("SIGTERM: stopping") && err.contains("store flushed and closed"), "{err}");
+    assert!(
+        err.contains("SIGTERM: stopping") && err.contains("store flushed and closed"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -45,7 +57,10 @@ fn busy_http_port_is_a_clear_runtime_failure() {
     let status = wait_exit(&mut child, Duration::from_secs(20)).expect("must exit");
     let err = stderr_of(&mut child);
     assert_eq!(status.code(), Some(1), "{err}");
-    assert!(err.contains(&format!("cannot listen on {addr}")) && err.contains("fix:"), "{err}");
+    assert!(
+        err.contains(&format!("cannot listen on {addr}")) && err.contains("fix:"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -58,7 +73,10 @@ fn unwritable_state_dir_is_a_clear_runtime_failure() {
     let status = wait_exit(&mut child, Duration::from_secs(20)).expect("must exit");
     let err = stderr_of(&mut child);
     assert_eq!(status.code(), Some(1), "{err}");
-    assert!(err.contains("is not writable") && err.contains("StateDirectory"), "{err}");
+    assert!(
+        err.contains("is not writable") && err.contains("StateDirectory"),
+        "{err}"
+    );
 }
 
 fn corrupt_database_starts_empty_with_fault(backend: &str, file: &str) {
@@ -66,7 +84,9 @@ fn corrupt_database_starts_empty_with_fault(backend: &str, file: &str) {
     let state = dir.path().join("state");
     std::fs::create_dir_all(&state).unwrap();
     let db = state.join(file);
-    let garbage: Vec<u8> = (0..65536u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
+    let garbage: Vec<u8> = (0..65536u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+        .collect();
     if backend == "sled" {
         std::fs::create_dir_all(&db).unwrap();
         std::fs::write(db.join("db"), &garbage).unwrap();
@@ -75,12 +95,27 @@ fn corrupt_database_starts_empty_with_fault(backend: &str, file: &str) {
         std::fs::write(&db, &garbage).unwrap();
     }
     let addr = free_addr();
-    let config = write_config(dir.path(), &state, addr, &format!("[store]\nbackend = \"{backend}\"\n"));
+    let config = write_config(
+        dir.path(),
+        &state,
+        addr,
+        &format!("[store]\nbackend = \"{backend}\"\n"),
+    );
     let mut child = spawn_run(&config, &[]);
-    assert!(wait_healthy(&mut child, addr, Duration::from_secs(20)), "{}", stderr_of(&mut child));
+    assert!(
+        wait_healthy(&mut child, addr, Duration::from_secs(20)),
+        "{}",
+        stderr_of(&mut child)
+    );
     let (_, metrics) = http_get(addr, "/metrics").unwrap();
-    assert!(metrics.contains("edge_fault{fault=\"store_corrupt\"} 1"), "{metrics}");
-    assert!(metrics.contains("edge_store_quarantined_total 1"), "{metrics}");
+    assert!(
+        metrics.contains("edge_fault{fault=\"store_corrupt\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("edge_store_quarantined_total 1"),
+        "{metrics}"
+    );
     signal(&child, libc::SIGTERM);
     let status = wait_exit(&mut child, Duration::from_secs(10)).unwrap();
     let err = stderr_of(&mut child);
@@ -91,15 +126,31 @@ fn corrupt_database_starts_empty_with_fault(backend: &str, file: &str) {
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .filter(|n| n.starts_with(&format!("{file}.corrupt-")))
         .collect();
-    assert_eq!(aside.len(), 1, "damaged database kept aside once: {aside:?}");
+    assert_eq!(
+        aside.len(),
+        1,
+        "damaged database kept aside once: {aside:?}"
+    );
 
     // The next start finds a good database and raises no fault.
     let mut child = spawn_run(&config, &[]);
-    assert!(wait_healthy(&mut child, addr, Duration::from_secs(20)), "{}", stderr_of(&mut child));
+    assert!(
+        wait_healthy(&mut child, addr, Duration::from_secs(20)),
+        "{}",
+        stderr_of(&mut child)
+    );
     let (_, metrics) = http_get(addr, "/metrics").unwrap();
-    assert!(metrics.contains("edge_fault{fault=\"store_corrupt\"} 0"), "{metrics}");
+    assert!(
+        metrics.contains("edge_fault{fault=\"store_corrupt\"} 0"),
+        "{metrics}"
+    );
     signal(&child, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut child, Duration::from_secs(10)).unwrap().code(), Some(0));
+    assert_eq!(
+        wait_exit(&mut child, Duration::from_secs(10))
+            .unwrap()
+            .code(),
+        Some(0)
+    );
 }
 
 #[test]
@@ -107,6 +158,7 @@ fn corrupt_redb_database_starts_empty_with_fault() {
     corrupt_database_starts_empty_with_fault("redb", "store.redb");
 }
 
+#[cfg(feature = "store-sled")]
 #[test]
 fn corrupt_sled_database_starts_empty_with_fault() {
     corrupt_database_starts_empty_with_fault("sled", "store.sled");
@@ -117,7 +169,9 @@ fn notifies_systemd_ready_watchdog_and_stopping() {
     let dir = tempfile::tempdir().unwrap();
     let socket_path = dir.path().join("notify.sock");
     let socket = UnixDatagram::bind(&socket_path).unwrap();
-    socket.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     let addr = free_addr();
     let config = write_config(dir.path(), &dir.path().join("state"), addr, "");
     let mut child = spawn_run(
@@ -142,7 +196,10 @@ fn notifies_systemd_ready_watchdog_and_stopping() {
     let all = seen.join("\n");
     assert!(all.contains("READY=1"), "{all}");
     assert!(all.contains("STATUS=running: http"), "{all}");
-    assert!(seen.iter().filter(|m| m.contains("WATCHDOG=1")).count() >= 3, "{all}");
+    assert!(
+        seen.iter().filter(|m| m.contains("WATCHDOG=1")).count() >= 3,
+        "{all}"
+    );
     signal(&child, libc::SIGTERM);
     let n = socket.recv(&mut buf).expect("stopping notification");
     let stopping = String::from_utf8_lossy(&buf[..n]).to_string();
@@ -152,7 +209,12 @@ fn notifies_systemd_ready_watchdog_and_stopping() {
         let n = socket.recv(&mut buf).expect("stopping notification");
         rest = String::from_utf8_lossy(&buf[..n]).to_string();
     }
-    assert_eq!(wait_exit(&mut child, Duration::from_secs(10)).unwrap().code(), Some(0));
+    assert_eq!(
+        wait_exit(&mut child, Duration::from_secs(10))
+            .unwrap()
+            .code(),
+        Some(0)
+    );
 }
 
 #[test]
@@ -165,5 +227,8 @@ fn journald_lines_carry_syslog_priorities() {
     signal(&child, libc::SIGTERM);
     wait_exit(&mut child, Duration::from_secs(10)).unwrap();
     let err = stderr_of(&mut child);
-    assert!(err.lines().any(|l| l.starts_with("<6>edge_runtime::app: ")), "{err}");
+    assert!(
+        err.lines().any(|l| l.starts_with("<6>edge_runtime::app: ")),
+        "{err}"
+    );
 }

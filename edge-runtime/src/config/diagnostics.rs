@@ -133,7 +133,12 @@ pub(super) fn load_text(text: &str, origin: &str) -> Result<Config, ConfigError>
             syntax_errors
                 .iter()
                 .take(MAX_PROBLEMS)
-                .map(|e| problem(e.span(), format!("TOML syntax: {}", first_line(e.message()))))
+                .map(|e| {
+                    problem(
+                        e.span(),
+                        format!("TOML syntax: {}", first_line(e.message())),
+                    )
+                })
                 .collect(),
         ));
     }

@@ -296,6 +296,20 @@ impl Config {
                 "http.max_body_bytes must be at least 1024".into(),
             );
         }
+        let compiled_in = match self.store.backend {
+            StoreBackendKind::Redb => cfg!(feature = "store-redb"),
+            StoreBackendKind::Sled => cfg!(feature = "store-sled"),
+        };
+        if !compiled_in {
+            bad(
+                &["store", "backend"],
+                format!(
+                    "store.backend {:?} is not compiled into this build (cargo feature store-{})",
+                    self.store.backend.name(),
+                    self.store.backend.name()
+                ),
+            );
+        }
         if self.store.cache_mb == 0 || self.store.cache_mb > 4096 {
             bad(
                 &["store", "cache_mb"],

@@ -11,8 +11,10 @@ fn problems(text: &str) -> Vec<Problem> {
 #[test]
 fn default_file_is_valid_and_matches_the_built_in_defaults() {
     let parsed = Config::from_toml(DEFAULT_TOML, "default.toml").expect("default config valid");
-    let mut expected = Config::default();
-    expected.identity = parsed.identity.clone();
+    let expected = Config {
+        identity: parsed.identity.clone(),
+        ..Config::default()
+    };
     assert_eq!(parsed, expected, "default.toml and Default disagree");
 }
 
@@ -27,7 +29,11 @@ fn unknown_key_is_reported_with_line_and_column() {
     let p = problems("[identity]\nstore_id = \"s\"\ndevice_id = \"d\"\nstor_id = \"x\"\n");
     assert_eq!(p.len(), 1, "{p:?}");
     assert_eq!(p[0].position, Some((4, 1)));
-    assert!(p[0].message.contains("unknown field `stor_id`"), "{}", p[0].message);
+    assert!(
+        p[0].message.contains("unknown field `stor_id`"),
+        "{}",
+        p[0].message
+    );
 }
 
 #[test]
@@ -49,7 +55,10 @@ cache_mb = 0
 x = 1
 ";
     let p = problems(text);
-    let lines: Vec<usize> = p.iter().filter_map(|p| p.position.map(|(l, _)| l)).collect();
+    let lines: Vec<usize> = p
+        .iter()
+        .filter_map(|p| p.position.map(|(l, _)| l))
+        .collect();
     for line in [2, 3, 4, 7, 10, 13] {
         assert!(lines.contains(&line), "no problem on line {line}: {p:#?}");
     }
@@ -99,7 +108,10 @@ fn non_utf8_file_is_refused_with_position() {
 fn missing_file_names_the_fix() {
     let err = Config::load(Path::new("/nonexistent/edge.toml")).unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("/nonexistent/edge.toml") && text.contains("print-config --default"), "{text}");
+    assert!(
+        text.contains("/nonexistent/edge.toml") && text.contains("print-config --default"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -6,6 +6,9 @@
 
 use super::StoreError;
 
+/// Key-value pairs in key order, as range reads return them.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// One write inside an atomic batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
@@ -22,12 +25,7 @@ pub trait Backend: Send + Sync {
     /// The value under `key`.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     /// Up to `limit` entries with `start <= key < end`, in key order.
-    fn range(
-        &self,
-        start: &[u8],
-        end: &[u8],
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Entries, StoreError>;
     /// The largest key with `start <= key < end`.
     fn last_key(&self, start: &[u8], end: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     /// Applies every op or none, and returns only once the batch is on stable storage.

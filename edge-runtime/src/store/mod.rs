@@ -12,7 +12,7 @@ mod redb_backend;
 #[cfg(feature = "store-sled")]
 mod sled_backend;
 
-pub use backend::{Backend, Op};
+pub use backend::{Backend, Entries, Op};
 
 use crate::config::{StoreBackendKind, StoreSettings};
 use backend::{key, prefix, prefix_end, LOG_NS, SEQ_NS, TABLE_NS};
@@ -220,7 +220,7 @@ impl Store {
         table: &str,
         after: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Entries, StoreError> {
         check_name(table)?;
         let start = match after {
             Some(a) => {
@@ -392,7 +392,9 @@ fn open_backend(
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "panic".into());
-            Err(StoreError::Corrupt(format!("engine panicked on open: {why}")))
+            Err(StoreError::Corrupt(format!(
+                "engine panicked on open: {why}"
+            )))
         }
     }
 }

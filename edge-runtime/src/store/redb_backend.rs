@@ -1,6 +1,6 @@
 //! The redb backend: one file, one table of byte keys, every commit `Durability::Immediate`.
 
-use super::backend::{Backend, Op};
+use super::backend::{Backend, Entries, Op};
 use super::StoreError;
 use redb::{Database, ReadableDatabase, TableDefinition};
 use std::path::{Path, PathBuf};
@@ -70,12 +70,7 @@ impl Backend for RedbBackend {
         })
     }
 
-    fn range(
-        &self,
-        start: &[u8],
-        end: &[u8],
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Entries, StoreError> {
         self.with_db(|db| {
             let txn = db.begin_read().map_err(storage)?;
             let table = txn.open_table(DATA).map_err(storage)?;

@@ -1,6 +1,6 @@
 //! The sled 0.34.7 backend: atomic `apply_batch` followed by `flush` before a commit returns.
 
-use super::backend::{Backend, Op};
+use super::backend::{Backend, Entries, Op};
 use super::StoreError;
 use std::path::{Path, PathBuf};
 
@@ -52,12 +52,7 @@ impl Backend for SledBackend {
         Ok(self.db.get(key).map_err(storage)?.map(|v| v.to_vec()))
     }
 
-    fn range(
-        &self,
-        start: &[u8],
-        end: &[u8],
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Entries, StoreError> {
         let mut out = Vec::new();
         for entry in self.db.range(start..end).take(limit) {
             let (k, v) = entry.map_err(storage)?;

@@ -23,11 +23,17 @@ fn put_get_delete(kind: StoreBackendKind) {
     let mut b = Batch::new();
     b.put("stock", b"sku-1", b"12").put("stock", b"sku-2", b"3");
     store.commit(b).unwrap();
-    assert_eq!(store.get("stock", b"sku-1").unwrap().as_deref(), Some(&b"12"[..]));
+    assert_eq!(
+        store.get("stock", b"sku-1").unwrap().as_deref(),
+        Some(&b"12"[..])
+    );
     let mut b = Batch::new();
     b.put("stock", b"sku-1", b"11").delete("stock", b"sku-2");
     store.commit(b).unwrap();
-    assert_eq!(store.get("stock", b"sku-1").unwrap().as_deref(), Some(&b"11"[..]));
+    assert_eq!(
+        store.get("stock", b"sku-1").unwrap().as_deref(),
+        Some(&b"11"[..])
+    );
     assert_eq!(store.get("stock", b"sku-2").unwrap(), None);
 }
 
@@ -35,13 +41,21 @@ fn tables_are_isolated(kind: StoreBackendKind) {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path(), kind);
     let mut b = Batch::new();
-    b.put("a", b"k", b"1").put("ab", b"k", b"2").put("a", b"", b"empty-key");
+    b.put("a", b"k", b"1")
+        .put("ab", b"k", b"2")
+        .put("a", b"", b"empty-key");
     b.append("a", b"log-entry");
     store.commit(b).unwrap();
     assert_eq!(store.get("a", b"k").unwrap().as_deref(), Some(&b"1"[..]));
     assert_eq!(store.get("ab", b"k").unwrap().as_deref(), Some(&b"2"[..]));
     let a: Vec<_> = store.scan("a", None, 100).unwrap();
-    assert_eq!(a, vec![(b"".to_vec(), b"empty-key".to_vec()), (b"k".to_vec(), b"1".to_vec())]);
+    assert_eq!(
+        a,
+        vec![
+            (b"".to_vec(), b"empty-key".to_vec()),
+            (b"k".to_vec(), b"1".to_vec())
+        ]
+    );
     assert_eq!(store.read_log("a", 0, 10).unwrap().len(), 1);
     assert!(store.read_log("ab", 0, 10).unwrap().is_empty());
 }
@@ -86,7 +100,11 @@ fn log_keeps_append_order_across_reopen(kind: StoreBackendKind) {
     assert_eq!(store.read_log("outbox", 2, 10).unwrap().len(), 1);
     let mut b = Batch::new();
     b.append("outbox", b"m3");
-    assert_eq!(store.commit(b).unwrap().log_ids, vec![3], "ids continue after reopen");
+    assert_eq!(
+        store.commit(b).unwrap().log_ids,
+        vec![3],
+        "ids continue after reopen"
+    );
 }
 
 fn log_ids_order_past_255(kind: StoreBackendKind) {
@@ -131,7 +149,10 @@ fn bad_batch_changes_nothing(kind: StoreBackendKind) {
     b.put("t", b"k", b"v").append("bad\0name", b"x");
     assert!(matches!(store.commit(b), Err(StoreError::InvalidName(_))));
     assert_eq!(store.get("t", b"k").unwrap(), None);
-    assert!(matches!(store.get("", b"k"), Err(StoreError::InvalidName(_))));
+    assert!(matches!(
+        store.get("", b"k"),
+        Err(StoreError::InvalidName(_))
+    ));
 }
 
 fn damaged_database_is_moved_aside(kind: StoreBackendKind) {
@@ -146,7 +167,11 @@ fn damaged_database_is_moved_aside(kind: StoreBackendKind) {
     let path = database_path(dir.path(), kind);
     // Overwrite every file of the database with garbage.
     let files: Vec<PathBuf> = if path.is_dir() {
-        std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_file()).collect()
+        std::fs::read_dir(&path)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
+            .collect()
     } else {
         vec![path.clone()]
     };
@@ -157,8 +182,15 @@ fn damaged_database_is_moved_aside(kind: StoreBackendKind) {
     }
     let opened = Store::open(dir.path(), &settings(kind)).expect("damaged store must not be fatal");
     let aside = opened.quarantined.expect("damage must be reported");
-    assert!(aside.exists(), "the damaged database is kept for inspection");
-    assert!(aside.file_name().unwrap().to_string_lossy().contains(".corrupt-"));
+    assert!(
+        aside.exists(),
+        "the damaged database is kept for inspection"
+    );
+    assert!(aside
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .contains(".corrupt-"));
     assert_eq!(opened.store.get("t", b"k").unwrap(), None, "starts empty");
     let mut b = Batch::new();
     b.put("t", b"k", b"new");
@@ -201,17 +233,50 @@ macro_rules! conformance {
     ($module:ident, $kind:expr) => {
         mod $module {
             use super::*;
-            #[test] fn put_get_delete() { super::put_get_delete($kind) }
-            #[test] fn tables_are_isolated() { super::tables_are_isolated($kind) }
-            #[test] fn scan_orders_and_pages() { super::scan_orders_and_pages($kind) }
-            #[test] fn log_keeps_append_order_across_reopen() { super::log_keeps_append_order_across_reopen($kind) }
-            #[test] fn log_ids_order_past_255() { super::log_ids_order_past_255($kind) }
-            #[test] fn sequences_survive_reopen() { super::sequences_survive_reopen($kind) }
-            #[test] fn bad_batch_changes_nothing() { super::bad_batch_changes_nothing($kind) }
-            #[test] fn damaged_database_is_moved_aside() { super::damaged_database_is_moved_aside($kind) }
-            #[test] fn second_open_is_locked_not_quarantined() { super::second_open_is_locked_not_quarantined($kind) }
-            #[test] fn unwritable_state_dir_is_a_clear_error() { super::unwritable_state_dir_is_a_clear_error($kind) }
-            #[test] fn disk_size_is_reported() { super::disk_size_is_reported($kind) }
+            #[test]
+            fn put_get_delete() {
+                super::put_get_delete($kind)
+            }
+            #[test]
+            fn tables_are_isolated() {
+                super::tables_are_isolated($kind)
+            }
+            #[test]
+            fn scan_orders_and_pages() {
+                super::scan_orders_and_pages($kind)
+            }
+            #[test]
+            fn log_keeps_append_order_across_reopen() {
+                super::log_keeps_append_order_across_reopen($kind)
+            }
+            #[test]
+            fn log_ids_order_past_255() {
+                super::log_ids_order_past_255($kind)
+            }
+            #[test]
+            fn sequences_survive_reopen() {
+                super::sequences_survive_reopen($kind)
+            }
+            #[test]
+            fn bad_batch_changes_nothing() {
+                super::bad_batch_changes_nothing($kind)
+            }
+            #[test]
+            fn damaged_database_is_moved_aside() {
+                super::damaged_database_is_moved_aside($kind)
+            }
+            #[test]
+            fn second_open_is_locked_not_quarantined() {
+                super::second_open_is_locked_not_quarantined($kind)
+            }
+            #[test]
+            fn unwritable_state_dir_is_a_clear_error() {
+                super::unwritable_state_dir_is_a_clear_error($kind)
+            }
+            #[test]
+            fn disk_size_is_reported() {
+                super::disk_size_is_reported($kind)
+            }
         }
     };
 }

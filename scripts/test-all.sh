@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs every test of the project: installs what is missing (Debian packages, rustup targets and
+# components), then format check, clippy, the test suite on x86_64, the release build, the
+# systemd unit check, and the ARM builds with the aarch64 tests under qemu-user.
+# This is the README's test command and what CI (.ci/run) calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$SECONDS
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+
+step() { echo; echo "=== [$((SECONDS - started))s] $*"; }
+
+step "installing what the tests need (when missing)"
+apt_packages=(gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross
+  libc6-dev-armhf-cross qemu-user systemd file)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "apt packages to install: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# rust-toolchain.toml pins the toolchain; make sure its targets and components are present.
+rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
+rustup target add aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf >/dev/null
+rustup component add rustfmt clippy >/dev/null
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, both store backends, warnings are errors)"
+cargo clippy --locked --workspace --all-targets --features edge-runtime/store-sled -- -D warnings
+
+step "tests on x86_64 (release profile, shared with the release build)"
+cargo test --release --locked --workspace --features edge-runtime/store-sled
+
+step "release build for x86_64"
+cargo build --release --locked -p edge-runtime
+stat -c 'x86_64-unknown-linux-gnu: %s bytes' target/release/edge-runtime
+
+step "systemd unit"
+systemd/verify.sh target/release/edge-runtime
+
+step "ARM: aarch64 and armv7 release builds, aarch64 tests under qemu"
+cross/build-arm.sh
+
+step "all tests passed in $((SECONDS - started))s"
