@@ -37,8 +37,6 @@ if [[ $run_tests == 1 ]]; then
   export EDGE_RUNTIME_TEST_RUNNER="$CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER"
   # Tests that need serial-port ioctls check this and skip with the reason (qemu-user lacks them).
   export EDGE_RUNTIME_UNDER_QEMU=1
-  # Each kill restarts qemu, which is slow; the native run does the full 200.
-  export EDGE_RUNTIME_CRASH_KILLS="${EDGE_RUNTIME_CRASH_KILLS:-60}"
   cargo test --release --locked --target aarch64-unknown-linux-gnu --workspace --features "$test_features"
 fi
 

@@ -64,6 +64,27 @@ fn check_config_reports_every_problem_and_exits_2() {
 }
 
 #[test]
+fn fixture_with_every_kind_of_problem_is_fully_reported() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/many-problems.toml"
+    );
+    let o = run(&["check-config", path]);
+    assert_eq!(o.status.code(), Some(2));
+    let t = text(&o);
+    // line:column of each planted problem
+    for at in [
+        ":3:12:", ":4:13:", ":5:1:", ":8:8:", ":11:11:", ":12:12:", ":16:19:", ":17:14:", ":19:2:",
+    ] {
+        assert!(t.contains(at), "missing {at} in\n{t}");
+    }
+    assert!(
+        t.contains("given together") && t.contains("does not exist"),
+        "{t}"
+    );
+}
+
+#[test]
 fn run_refuses_a_bad_config_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");

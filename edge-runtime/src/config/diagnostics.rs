@@ -153,7 +153,7 @@ pub(super) fn load_text(text: &str, origin: &str) -> Result<Config, ConfigError>
             Ok(config) => break Some(config),
             Err(err) => {
                 let span = err.span();
-                problems.push(problem(span.clone(), first_line(err.message()).to_string()));
+                problems.push(problem(span.clone(), with_hint(first_line(err.message()))));
                 match span.and_then(|s| remove_entry_at(&mut table, &s)) {
                     Some(path) if problems.len() < MAX_PROBLEMS => removed.push(path),
                     _ => break None,
@@ -177,6 +177,15 @@ pub(super) fn load_text(text: &str, origin: &str) -> Result<Config, ConfigError>
     match config {
         Some(config) if problems.is_empty() => Ok(config),
         _ => Err(ConfigError::Invalid(problems)),
+    }
+}
+
+/// serde's wording plus what to write instead, where serde's alone leaves a user guessing.
+fn with_hint(message: &str) -> String {
+    if message.contains("invalid socket address syntax") {
+        format!("{message}: expected IP:PORT, e.g. \"127.0.0.1:8080\" or \"0.0.0.0:8080\"")
+    } else {
+        message.to_string()
     }
 }
 
