@@ -28,8 +28,11 @@ fn storage(e: impl Into<redb::Error>) -> StoreError {
 impl RedbBackend {
     /// Opens or creates the database file at `path`.
     pub fn open(path: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
+        // Verifying every page on open costs a read of the file at startup, but turns a file
+        // damaged on disk into a clean `Corrupted` error (quarantine) instead of a later panic.
         let db = Database::builder()
             .set_cache_size(cache_bytes)
+            .set_check_integrity_on_open(true)
             .create(path)
             .map_err(storage)?;
         // Make sure the table exists so that readers never see "table does not exist".

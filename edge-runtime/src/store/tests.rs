@@ -197,6 +197,54 @@ fn damaged_database_is_moved_aside(kind: StoreBackendKind) {
     opened.store.commit(b).unwrap();
 }
 
+fn bit_rot_inside_a_valid_database_is_caught(kind: StoreBackendKind) {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path(), kind);
+        for chunk in 0..20u32 {
+            let mut b = Batch::new();
+            for i in 0..100u32 {
+                b.put("t", &(chunk * 100 + i).to_be_bytes(), &[chunk as u8; 300]);
+            }
+            store.commit(b).unwrap();
+        }
+        store.close().unwrap();
+    }
+    let path = database_path(dir.path(), kind);
+    let file = if path.is_dir() {
+        path.join("db")
+    } else {
+        path.clone()
+    };
+    let mut bytes = std::fs::read(&file).unwrap();
+    let len = bytes.len();
+    // Flip bytes across the middle half of the file, leaving headers intact.
+    for i in (len / 4..3 * len / 4).step_by(512) {
+        bytes[i] ^= 0xff;
+    }
+    std::fs::write(&file, bytes).unwrap();
+    // Either the damage is detected at open (quarantine), or every read still answers
+    // without panicking; never a crash.
+    let opened = Store::open(dir.path(), &settings(kind)).expect("must not be fatal");
+    println!(
+        "{}: damage detected at open: {}",
+        kind.name(),
+        opened.quarantined.is_some()
+    );
+    if opened.quarantined.is_none() {
+        for i in 0..2000u32 {
+            let _ = opened.store.get("t", &i.to_be_bytes());
+        }
+        let _ = opened.store.scan("t", None, 10_000);
+    }
+    if kind == StoreBackendKind::Redb {
+        assert!(
+            opened.quarantined.is_some(),
+            "redb verifies checksums on open"
+        );
+    }
+}
+
 fn second_open_is_locked_not_quarantined(kind: StoreBackendKind) {
     let dir = tempfile::tempdir().unwrap();
     let _first = open(dir.path(), kind);
@@ -264,6 +312,10 @@ macro_rules! conformance {
             #[test]
             fn damaged_database_is_moved_aside() {
                 super::damaged_database_is_moved_aside($kind)
+            }
+            #[test]
+            fn bit_rot_inside_a_valid_database_is_caught() {
+                super::bit_rot_inside_a_valid_database_is_caught($kind)
             }
             #[test]
             fn second_open_is_locked_not_quarantined() {
