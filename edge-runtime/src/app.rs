@@ -98,7 +98,7 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
     ));
     if let Some(interval) = sd_notify::watchdog_enabled() {
         let stale = Duration::from_secs(config.lifecycle.heartbeat_stale_secs);
-        tasks.spawn(feed_watchdog(
+        tasks.spawn(watchdog::feed(
             heartbeats.clone(),
             interval,
             stale,
@@ -239,37 +239,5 @@ async fn supervise(
         }
         n += 1;
         heartbeat.beat();
-    }
-}
-
-/// Feeds the systemd watchdog at half its interval while every stage is fresh.
-async fn feed_watchdog(
-    heartbeats: Heartbeats,
-    interval: Duration,
-    stale: Duration,
-    mut shutdown: ShutdownListener,
-) -> Result<(), String> {
-    let mut tick = tokio::time::interval(interval / 2);
-    let mut withheld = false;
-    loop {
-        tokio::select! {
-            _ = shutdown.wait() => return Ok(()),
-            _ = tick.tick() => {}
-        }
-        let stale_stages = watchdog::stale_stages(&heartbeats.ages(), stale);
-        if stale_stages.is_empty() {
-            if withheld {
-                log::info!("pipeline progressing again; feeding the watchdog");
-                withheld = false;
-            }
-            watchdog::notify(&[NotifyState::Watchdog]);
-        } else if !withheld {
-            log::error!(
-                "no progress from {} for over {}s; withholding the watchdog so systemd restarts us",
-                stale_stages.join(", "),
-                stale.as_secs()
-            );
-            withheld = true;
-        }
     }
 }

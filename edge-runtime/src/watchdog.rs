@@ -4,6 +4,7 @@
 //! would keep a daemon alive whose camera or inference thread is stuck, so the watchdog is fed
 //! only while every registered stage has beaten within `heartbeat_stale_secs`.
 
+use sd_notify::NotifyState;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -93,6 +94,38 @@ pub fn stale_stages(ages: &[(&'static str, Duration)], stale: Duration) -> Vec<&
 pub fn notify(states: &[sd_notify::NotifyState<'_>]) {
     if let Err(e) = sd_notify::notify(states) {
         log::warn!("sd_notify failed: {e}");
+    }
+}
+
+/// Feeds the systemd watchdog at half its interval while every stage is fresh.
+pub async fn feed(
+    heartbeats: Heartbeats,
+    interval: Duration,
+    stale: Duration,
+    mut shutdown: crate::shutdown::ShutdownListener,
+) -> Result<(), String> {
+    let mut tick = tokio::time::interval(interval / 2);
+    let mut withheld = false;
+    loop {
+        tokio::select! {
+            _ = shutdown.wait() => return Ok(()),
+            _ = tick.tick() => {}
+        }
+        let stale_stages = stale_stages(&heartbeats.ages(), stale);
+        if stale_stages.is_empty() {
+            if withheld {
+                log::info!("pipeline progressing again; feeding the watchdog");
+                withheld = false;
+            }
+            notify(&[NotifyState::Watchdog]);
+        } else if !withheld {
+            log::error!(
+                "no progress from {} for over {}s; withholding the watchdog so systemd restarts us",
+                stale_stages.join(", "),
+                stale.as_secs()
+            );
+            withheld = true;
+        }
     }
 }
 
