@@ -9,5 +9,6 @@ pub mod logging;
 pub mod metrics;
 pub mod shutdown;
 pub mod store;
+pub mod sync;
 pub mod torture;
 pub mod watchdog;
