@@ -6,6 +6,8 @@ use crate::http::{self, HttpState, Readiness};
 use crate::metrics::{Metrics, BUILD};
 use crate::shutdown::{Shutdown, ShutdownListener};
 use crate::store::{Store, StoreError};
+use crate::sync::link::LinkStatus;
+use crate::sync::{self, Outbox};
 use crate::watchdog::{self, Heartbeats};
 use sd_notify::NotifyState;
 use std::net::SocketAddr;
@@ -71,6 +73,11 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
     readiness.ready("store");
     let heartbeats = Heartbeats::new();
 
+    let outbox = Outbox::open(store.clone(), sync::outbox_settings(&config))
+        .map_err(|e| AppError::Task(format!("cannot open the outbox: {e}")))?;
+    let link_status = Arc::new(LinkStatus::default());
+    let link = sync::link_settings(&config).map_err(AppError::Task)?;
+
     let listener = bind_http(config.http.bind, options.http_any_port).await?;
     let http_addr = listener.local_addr().map_err(|source| AppError::HttpBind {
         addr: config.http.bind,
@@ -90,8 +97,34 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
             .await
             .map_err(|e| format!("HTTP server failed: {e}"))
     });
+    match link {
+        Some(settings) => {
+            log::info!(
+                "headquarters link: mqtt{}://{}:{} as {}",
+                if settings.tls.is_some() { "s" } else { "" },
+                settings.host,
+                settings.port,
+                settings.client_id
+            );
+            tasks.spawn(sync::link::run(
+                settings,
+                outbox.clone(),
+                link_status.clone(),
+                shutdown.listener(),
+            ));
+            tasks.spawn(sync::health::run(
+                outbox.clone(),
+                link_status.clone(),
+                Duration::from_secs(config.mqtt.health_interval_secs),
+                shutdown.listener(),
+            ));
+        }
+        None => log::info!("no headquarters broker configured ([mqtt] host): running local-only"),
+    }
     tasks.spawn(supervise(
         store.clone(),
+        outbox.clone(),
+        link_status.clone(),
         metrics.clone(),
         heartbeats.register("supervisor"),
         shutdown.listener(),
@@ -168,6 +201,9 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
         );
         tasks.abort_all();
     }
+    // Pending acknowledgements are written before the store closes.
+    outbox.sync().await;
+    drop(outbox);
     let closing = store.clone();
     match tokio::task::spawn_blocking(move || closing.close()).await {
         Ok(Ok(())) => log::info!("store flushed and closed"),
@@ -218,6 +254,8 @@ async fn wait_for_signal() -> String {
 /// The supervisor's own unit of work: beat, and keep slow-changing metrics fresh.
 async fn supervise(
     store: Arc<Store>,
+    outbox: Outbox,
+    link: Arc<LinkStatus>,
     metrics: Arc<Metrics>,
     heartbeat: watchdog::Heartbeat,
     mut shutdown: ShutdownListener,
@@ -237,6 +275,7 @@ async fn supervise(
                 Err(e) => log::warn!("store size task failed: {e}"),
             }
         }
+        metrics.set_sync(&outbox.stats(), Some(&link));
         n += 1;
         heartbeat.beat();
     }

@@ -70,6 +70,17 @@ enum Internal {
         #[arg(long, default_value_t = 16)]
         max_batch: u64,
     },
+    /// Send numbered messages through the outbox and MQTT link (MQTT reliability tests).
+    OutboxFeeder {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long, default_value_t = 0)]
+        start: u64,
+        #[arg(long)]
+        count: u64,
+        #[arg(long, default_value_t = 0)]
+        interval_ms: u64,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -144,6 +155,30 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("store-writer: {e}");
+                    ExitCode::from(EXIT_RUNTIME)
+                }
+            }
+        }
+        Command::Internal(Internal::OutboxFeeder {
+            config,
+            start,
+            count,
+            interval_ms,
+        }) => {
+            let config = match Config::load(&config) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
+            logging::init(config.logging.level.filter());
+            let mut out = std::io::stdout();
+            let interval = std::time::Duration::from_millis(interval_ms);
+            match edge_runtime::torture::outbox_feeder(config, start, count, interval, &mut out) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("outbox-feeder: {e}");
                     ExitCode::from(EXIT_RUNTIME)
                 }
             }

@@ -18,6 +18,13 @@ pub struct StageLabels {
     pub stage: String,
 }
 
+/// Labels of an outbox class.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClassLabels {
+    /// Priority class name.
+    pub class: String,
+}
+
 /// Labels of a fault.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FaultLabels {
@@ -57,6 +64,20 @@ pub struct Metrics {
     heartbeat_age: Family<StageLabels, Gauge<f64, AtomicU64>>,
     /// 1 when /readyz reports ready.
     pub ready: Gauge,
+    /// Messages waiting in the outbox per class.
+    pub outbox_queued: Family<ClassLabels, Gauge>,
+    /// Bytes waiting in the outbox per class.
+    pub outbox_bytes: Family<ClassLabels, Gauge>,
+    /// Messages dropped by the full policy per class (persisted across restarts).
+    pub outbox_dropped: Family<ClassLabels, Gauge>,
+    /// 1 while connected to the headquarters broker.
+    pub mqtt_connected: Gauge,
+    /// Successful broker connections since start.
+    pub mqtt_connects: Gauge,
+    /// Failed or lost broker connections since start.
+    pub mqtt_failures: Gauge,
+    /// Messages acknowledged by the broker since start.
+    pub mqtt_acked: Gauge,
 }
 
 impl Metrics {
@@ -83,6 +104,13 @@ impl Metrics {
             faults: Family::default(),
             heartbeat_age: Family::default(),
             ready: Gauge::default(),
+            outbox_queued: Family::default(),
+            outbox_bytes: Family::default(),
+            outbox_dropped: Family::default(),
+            mqtt_connected: Gauge::default(),
+            mqtt_connects: Gauge::default(),
+            mqtt_failures: Gauge::default(),
+            mqtt_acked: Gauge::default(),
         };
         let mut m = m;
         let r = &mut m.registry;
@@ -113,6 +141,41 @@ impl Metrics {
             m.heartbeat_age.clone(),
         );
         r.register("ready", "1 when the daemon reports ready", m.ready.clone());
+        r.register(
+            "outbox_queued_messages",
+            "Messages waiting for headquarters",
+            m.outbox_queued.clone(),
+        );
+        r.register(
+            "outbox_queued_bytes",
+            "Bytes waiting for headquarters",
+            m.outbox_bytes.clone(),
+        );
+        r.register(
+            "outbox_dropped_messages",
+            "Messages dropped because the outbox was full (persisted)",
+            m.outbox_dropped.clone(),
+        );
+        r.register(
+            "mqtt_connected",
+            "1 while connected to headquarters",
+            m.mqtt_connected.clone(),
+        );
+        r.register(
+            "mqtt_connects",
+            "Broker connections since start",
+            m.mqtt_connects.clone(),
+        );
+        r.register(
+            "mqtt_failures",
+            "Failed or lost broker connections since start",
+            m.mqtt_failures.clone(),
+        );
+        r.register(
+            "mqtt_acked_messages",
+            "Messages acknowledged by the broker since start",
+            m.mqtt_acked.clone(),
+        );
         m
     }
 
@@ -125,6 +188,32 @@ impl Metrics {
     pub fn set_store_disk_bytes(&self, bytes: u64) {
         self.store_disk
             .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    /// Copies outbox and link figures into the gauges.
+    pub fn set_sync(
+        &self,
+        outbox: &[crate::sync::outbox::ClassStats; 3],
+        link: Option<&crate::sync::link::LinkStatus>,
+    ) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        for class in crate::sync::Class::ALL {
+            let labels = ClassLabels {
+                class: class.name().to_string(),
+            };
+            let s = outbox[class as usize];
+            self.outbox_queued.get_or_create(&labels).set(n(s.queued));
+            self.outbox_bytes.get_or_create(&labels).set(n(s.bytes));
+            self.outbox_dropped.get_or_create(&labels).set(n(s.dropped));
+        }
+        if let Some(link) = link {
+            self.mqtt_connected
+                .set(i64::from(link.connected.load(Relaxed)));
+            self.mqtt_connects.set(n(link.connects.load(Relaxed)));
+            self.mqtt_failures.set(n(link.failures.load(Relaxed)));
+            self.mqtt_acked.set(n(link.acked.load(Relaxed)));
+        }
     }
 
     /// Raises or clears a fault.

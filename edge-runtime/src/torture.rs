@@ -128,3 +128,80 @@ pub fn verify(dir: &Path, kind: StoreBackendKind, durable: Option<u64>) -> Resul
     store.close().map_err(|e| e.to_string())?;
     Ok(expected)
 }
+
+/// Feeds numbered critical messages through the real outbox and MQTT link, printing
+/// `accepted N SEQ` after each durable enqueue and `drained` once the broker acknowledged
+/// everything, then runs until SIGTERM. The MQTT reliability tests kill and restart it.
+pub fn outbox_feeder(
+    config: crate::config::Config,
+    start: u64,
+    count: u64,
+    interval: std::time::Duration,
+    out: &mut (dyn Write + Send),
+) -> Result<(), String> {
+    use crate::shutdown::Shutdown;
+    use crate::sync::{self, link::LinkStatus, Class, Outbox, Outgoing};
+    use std::sync::Arc;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let opened =
+            Store::open(&config.paths.state_dir, &config.store).map_err(|e| e.to_string())?;
+        let store = Arc::new(opened.store);
+        let outbox = Outbox::open(store.clone(), sync::outbox_settings(&config))
+            .map_err(|e| e.to_string())?;
+        let settings = sync::link_settings(&config)?.ok_or("config has no [mqtt] host")?;
+        let shutdown = Shutdown::new();
+        let status = Arc::new(LinkStatus::default());
+        let link = tokio::spawn(sync::link::run(
+            settings,
+            outbox.clone(),
+            status,
+            shutdown.listener(),
+        ));
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| e.to_string())?;
+        for n in start..start + count {
+            let mut body = serde_json::Map::new();
+            body.insert("n".into(), n.into());
+            let msg = Outgoing {
+                class: Class::Critical,
+                topic: "stock/events".into(),
+                qos: 1,
+                schema: "feeder@1",
+                body,
+            };
+            let result = outbox.enqueue(vec![msg]).await.map_err(|e| e.to_string())?;
+            if let Some(crate::sync::Enqueued::Stored(seq)) = result.first() {
+                let _ = writeln!(out, "accepted {n} {seq}");
+                let _ = out.flush();
+            }
+            if !interval.is_zero() {
+                tokio::time::sleep(interval).await;
+            }
+        }
+        let mut drained = false;
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = tokio::time::sleep(std::time::Duration::from_millis(50)) => {}
+            }
+            if !drained && outbox.stats().iter().all(|s| s.queued == 0) {
+                drained = true;
+                let _ = writeln!(out, "drained");
+                let _ = out.flush();
+            }
+        }
+        shutdown.trigger();
+        let _ = link.await;
+        outbox.sync().await;
+        drop(outbox);
+        store.close().map_err(|e| e.to_string())?;
+        let _ = writeln!(out, "stopped");
+        let _ = out.flush();
+        Ok(())
+    })
+}

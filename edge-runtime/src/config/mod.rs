@@ -36,6 +36,8 @@ pub struct Config {
     pub store: StoreSettings,
     /// Connection to headquarters.
     pub mqtt: Mqtt,
+    /// The durable queue of messages for headquarters.
+    pub outbox: OutboxConfig,
     /// Shutdown and watchdog timing.
     pub lifecycle: Lifecycle,
 }
@@ -197,6 +199,29 @@ pub struct Mqtt {
     pub client_cert: Option<PathBuf>,
     /// Client private key (PEM) for mutual TLS.
     pub client_key: Option<PathBuf>,
+    /// Messages published but not yet acknowledged by the broker, at most.
+    pub inflight: u16,
+    /// First reconnect delay in milliseconds; doubles (with jitter) up to `reconnect_max_secs`.
+    pub reconnect_min_ms: u64,
+    /// Largest reconnect delay in seconds.
+    pub reconnect_max_secs: u64,
+    /// Seconds between health messages.
+    pub health_interval_secs: u64,
+}
+
+/// Outbox limits.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    /// Bound on queued bytes in MiB; when full, health goes first, then stock state, and
+    /// events and forecasts last.
+    pub max_mb: u64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig { max_mb: 64 }
+    }
 }
 
 impl Default for Mqtt {
@@ -211,6 +236,10 @@ impl Default for Mqtt {
             ca_file: None,
             client_cert: None,
             client_key: None,
+            inflight: 32,
+            reconnect_min_ms: 500,
+            reconnect_max_secs: 60,
+            health_interval_secs: 60,
         }
     }
 }
@@ -332,6 +361,36 @@ impl Config {
                     "mqtt.max_packet_bytes must be between 1024 and 268435456".into(),
                 );
             }
+        }
+        if !(1..=1000).contains(&self.mqtt.inflight) {
+            bad(
+                &["mqtt", "inflight"],
+                "mqtt.inflight must be between 1 and 1000".into(),
+            );
+        }
+        if !(10..=60_000).contains(&self.mqtt.reconnect_min_ms) {
+            bad(
+                &["mqtt", "reconnect_min_ms"],
+                "mqtt.reconnect_min_ms must be between 10 and 60000".into(),
+            );
+        }
+        if !(1..=3600).contains(&self.mqtt.reconnect_max_secs) {
+            bad(
+                &["mqtt", "reconnect_max_secs"],
+                "mqtt.reconnect_max_secs must be between 1 and 3600".into(),
+            );
+        }
+        if !(1..=86_400).contains(&self.mqtt.health_interval_secs) {
+            bad(
+                &["mqtt", "health_interval_secs"],
+                "mqtt.health_interval_secs must be between 1 and 86400".into(),
+            );
+        }
+        if !(1..=65_536).contains(&self.outbox.max_mb) {
+            bad(
+                &["outbox", "max_mb"],
+                "outbox.max_mb must be between 1 and 65536".into(),
+            );
         }
         for (key, file) in [
             ("password_file", &self.mqtt.password_file),
