@@ -106,10 +106,19 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
                 settings.port,
                 settings.client_id
             );
+            let (commands_tx, commands_rx) = tokio::sync::mpsc::channel(64);
             tasks.spawn(sync::link::run(
                 settings,
                 outbox.clone(),
                 link_status.clone(),
+                Some(commands_tx),
+                shutdown.listener(),
+            ));
+            tasks.spawn(sync::commands::run(
+                commands_rx,
+                outbox.clone(),
+                config.paths.state_dir.clone(),
+                config.mqtt.max_command_bytes,
                 shutdown.listener(),
             ));
             tasks.spawn(sync::health::run(

@@ -2,6 +2,7 @@
 //! runs lives in these modules, each owning its own state.
 
 pub mod app;
+pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod http;

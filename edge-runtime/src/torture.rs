@@ -160,6 +160,7 @@ pub fn outbox_feeder(
             settings,
             outbox.clone(),
             status,
+            None,
             shutdown.listener(),
         ));
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

@@ -207,6 +207,8 @@ pub struct Mqtt {
     pub reconnect_max_secs: u64,
     /// Seconds between health messages.
     pub health_interval_secs: u64,
+    /// Largest command (catalog, planogram, ...) accepted from headquarters, in bytes.
+    pub max_command_bytes: usize,
 }
 
 /// Outbox limits.
@@ -240,6 +242,7 @@ impl Default for Mqtt {
             reconnect_min_ms: 500,
             reconnect_max_secs: 60,
             health_interval_secs: 60,
+            max_command_bytes: 4 * 1024 * 1024,
         }
     }
 }
@@ -384,6 +387,12 @@ impl Config {
             bad(
                 &["mqtt", "health_interval_secs"],
                 "mqtt.health_interval_secs must be between 1 and 86400".into(),
+            );
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&self.mqtt.max_command_bytes) {
+            bad(
+                &["mqtt", "max_command_bytes"],
+                "mqtt.max_command_bytes must be between 1024 and 67108864".into(),
             );
         }
         if !(1..=65_536).contains(&self.outbox.max_mb) {

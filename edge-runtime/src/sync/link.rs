@@ -7,6 +7,7 @@
 //! for the in-flight window, and each PUBACK is matched to its outbox entry by packet id.
 
 use super::backoff::Backoff;
+use super::commands::Command;
 use super::{Entry, Outbox};
 use crate::shutdown::ShutdownListener;
 use rumqttc::{
@@ -39,8 +40,10 @@ pub struct LinkSettings {
     pub client_id: String,
     /// Keep-alive interval.
     pub keep_alive: Duration,
-    /// Largest packet in and out.
+    /// Largest packet sent.
     pub max_packet_bytes: usize,
+    /// Largest command accepted; larger ones up to twice this get a rejection ack.
+    pub max_command_bytes: usize,
     /// Messages published but not yet acknowledged, at most.
     pub inflight: u16,
     /// User name and password.
@@ -85,7 +88,14 @@ fn options(settings: &LinkSettings, prefix: &str) -> Result<MqttOptions, String>
     let mut o = MqttOptions::new(&settings.client_id, &settings.host, settings.port);
     o.set_keep_alive(settings.keep_alive)
         .set_clean_session(false)
-        .set_max_packet_size(settings.max_packet_bytes, settings.max_packet_bytes)
+        // A command over the limit must still be received to be answered with a rejection.
+        .set_max_packet_size(
+            settings
+                .max_command_bytes
+                .saturating_mul(2)
+                .saturating_add(4096),
+            settings.max_packet_bytes,
+        )
         .set_inflight(settings.inflight.saturating_mul(2).max(16))
         .set_last_will(LastWill::new(
             format!("{prefix}status"),
@@ -118,6 +128,7 @@ pub async fn run(
     settings: LinkSettings,
     outbox: Outbox,
     status: Arc<LinkStatus>,
+    commands: Option<tokio::sync::mpsc::Sender<Command>>,
     mut shutdown: ShutdownListener,
 ) -> Result<(), String> {
     let prefix = outbox.topic_prefix().to_string();
@@ -130,7 +141,16 @@ pub async fn run(
     let mut logged_down = false;
     loop {
         let outcome = match options(&settings, &prefix) {
-            Ok(o) => session(&settings, o, &outbox, &status, &prefix, &mut shutdown).await,
+            Ok(o) => {
+                let link = Link {
+                    settings: &settings,
+                    outbox: &outbox,
+                    status: &status,
+                    prefix: &prefix,
+                    commands: commands.as_ref(),
+                };
+                session(&link, o, &mut shutdown).await
+            }
             Err(e) => Err(SessionEnd::Failed(e)),
         };
         status.connected.store(false, Ordering::Relaxed);
@@ -196,15 +216,45 @@ fn describe(e: &ConnectionError) -> String {
     }
 }
 
+/// What a session works with.
+struct Link<'a> {
+    settings: &'a LinkSettings,
+    outbox: &'a Outbox,
+    status: &'a LinkStatus,
+    prefix: &'a str,
+    commands: Option<&'a tokio::sync::mpsc::Sender<Command>>,
+}
+
+/// Hands a `cmd/{kind}` publish to the command task (our own `.../ack` topics are ignored).
+fn forward_command(link: &Link<'_>, publish: &rumqttc::Publish) {
+    let Some(kind) = publish
+        .topic
+        .strip_prefix(link.prefix)
+        .and_then(|t| t.strip_prefix("cmd/"))
+    else {
+        return;
+    };
+    if kind.ends_with("/ack") || kind == "ack" {
+        return;
+    }
+    let Some(tx) = link.commands else { return };
+    let cmd = Command {
+        kind: kind.to_string(),
+        retained: publish.retain,
+        payload: publish.payload.to_vec(),
+    };
+    if tx.try_send(cmd).is_err() {
+        log::warn!("command queue full; dropping a {kind} command (headquarters gets no ack and should retry)");
+    }
+}
+
 /// One connection: connect, replay, stream, until an error or shutdown.
 async fn session(
-    settings: &LinkSettings,
+    link: &Link<'_>,
     options: MqttOptions,
-    outbox: &Outbox,
-    status: &LinkStatus,
-    prefix: &str,
     shutdown: &mut ShutdownListener,
 ) -> Result<(), SessionEnd> {
+    let (settings, outbox, status, prefix) = (link.settings, link.outbox, link.status, link.prefix);
     let window = usize::from(settings.inflight.max(1));
     let (client, mut events) = AsyncClient::new(options, window + 16);
     outbox.rewind();
@@ -239,6 +289,11 @@ async fn session(
                         );
                         link_message(&client, &mut requested, &format!("{prefix}status"), b"online".to_vec())?;
                         link_message(&client, &mut requested, &format!("{prefix}info"), settings.info.clone())?;
+                        if link.commands.is_some() {
+                            client
+                                .try_subscribe(format!("{prefix}cmd/#"), QoS::AtLeastOnce)
+                                .map_err(|e| SessionEnd::Connected(format!("cannot subscribe: {e}")))?;
+                        }
                         fill(&client, outbox, &mut requested, &inflight, window)?;
                     }
                     Event::Outgoing(Outgoing::Publish(pkid)) => {
@@ -253,6 +308,7 @@ async fn session(
                             fill(&client, outbox, &mut requested, &inflight, window)?;
                         }
                     }
+                    Event::Incoming(Packet::Publish(publish)) => forward_command(link, &publish),
                     Event::Incoming(Packet::PubAck(ack)) => {
                         if let Some(entry) = inflight.remove(&ack.pkid) {
                             status.acked.fetch_add(1, Ordering::Relaxed);

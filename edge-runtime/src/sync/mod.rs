@@ -2,6 +2,7 @@
 //! envelope every outbound message carries (`schema`, `store`, `device`, `seq`, `ts`).
 
 pub mod backoff;
+pub mod commands;
 pub mod health;
 pub mod link;
 pub mod outbox;
@@ -57,6 +58,7 @@ pub fn link_settings(config: &Config) -> Result<Option<link::LinkSettings>, Stri
         ),
         keep_alive: Duration::from_secs(m.keep_alive_secs),
         max_packet_bytes: m.max_packet_bytes,
+        max_command_bytes: m.max_command_bytes,
         inflight: m.inflight,
         credentials,
         tls,
