@@ -5,6 +5,8 @@ mod common;
 
 #[path = "common/broker.rs"]
 mod broker;
+#[path = "common/schemas.rs"]
+mod schemas;
 
 use broker::{Broker, Consumer};
 use common::*;
@@ -163,12 +165,31 @@ fn commands_are_answered_and_bad_ones_change_nothing() {
     let stored: Value = serde_json::from_slice(&std::fs::read(&catalog_file).unwrap()).unwrap();
     assert_eq!(stored["products"][0]["sku"], "A1");
 
-    // Every ack carries the envelope, and the daemon is still healthy.
+    // Every published payload matches its schema in schemas/, and the daemon is still healthy.
     for v in consumer.payloads("/ack") {
-        assert_eq!(v["schema"], "cmd.ack@1");
         assert_eq!(v["device"], "dev-c");
-        assert!(v["seq"].is_u64() && v["ts"].is_string(), "{v}");
+        schemas::assert_valid("cmd.ack@1", &v);
     }
+    for v in consumer.payloads("health") {
+        schemas::assert_valid("health@1", &v);
+    }
+    schemas::assert_valid("info@1", &info);
+    let sent: Value = serde_json::from_str(&format!(
+        r#"{{"schema":"cmd.catalog@1","id":"ok1","body":{{"version":"2026-11-23","products":[{product}]}}}}"#
+    ))
+    .unwrap();
+    schemas::assert_valid("cmd.catalog@1", &sent);
+    let wrong: Value = serde_json::from_str(r#"{"schema":"cmd.catalog@1","id":"x1","body":{"version":"x","products":[],"colour":"red"}}"#).unwrap();
+    assert!(
+        !schemas::is_valid("cmd.catalog@1", &wrong),
+        "the schema must refuse unknown fields too"
+    );
+    let mut bad_health = health.clone();
+    bad_health["seq"] = Value::from(-1);
+    assert!(
+        !schemas::is_valid("health@1", &bad_health),
+        "the envelope part is enforced"
+    );
     assert_eq!(http_get(addr, "/healthz").unwrap().0, 200);
     signal(&daemon, libc::SIGTERM);
     assert_eq!(
