@@ -5,6 +5,7 @@ pub mod app;
 pub mod catalog;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod http;
 pub mod logging;
 pub mod metrics;

@@ -21,8 +21,12 @@ pub fn init(default_level: log::LevelFilter) {
     let mut builder = env_logger::Builder::new();
     builder.filter_level(default_level);
     // Chatty dependencies stay at warn unless RUST_LOG asks for them.
-    for noisy in ["sled", "redb", "hyper", "h2", "tower", "axum"] {
+    for noisy in ["sled", "redb", "hyper", "h2", "tower", "axum", "rumqttc"] {
         builder.filter_module(noisy, log::LevelFilter::Warn);
+    }
+    // The demo's embedded broker logs routine traffic at error level through tracing spans.
+    for silent in ["rumqttd", "tracing"] {
+        builder.filter_module(silent, log::LevelFilter::Off);
     }
     if let Ok(spec) = std::env::var("RUST_LOG") {
         builder.parse_filters(&spec);

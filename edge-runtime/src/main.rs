@@ -40,6 +40,9 @@ enum Command {
         /// Keep state here instead of a temporary directory.
         #[arg(long)]
         state_dir: Option<PathBuf>,
+        /// Send to this MQTT broker (HOST:PORT) instead of starting an embedded one.
+        #[arg(long)]
+        broker: Option<String>,
     },
     /// Check a config file and report every problem with line and column.
     CheckConfig {
@@ -121,7 +124,11 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Demo { http, state_dir } => demo(http, state_dir),
+        Command::Demo {
+            http,
+            state_dir,
+            broker,
+        } => demo(http, state_dir, broker),
         Command::CheckConfig { path } => {
             let path = config_path(path);
             match Config::load(&path) {
@@ -186,8 +193,31 @@ fn main() -> ExitCode {
     }
 }
 
-fn demo(http: SocketAddr, state_dir: Option<PathBuf>) -> ExitCode {
+fn demo(http: SocketAddr, state_dir: Option<PathBuf>, broker: Option<String>) -> ExitCode {
     logging::init(log::LevelFilter::Info);
+    let (host, port) = match broker {
+        Some(b) => match b
+            .rsplit_once(':')
+            .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
+        {
+            Some(hp) => hp,
+            None => {
+                eprintln!("--broker must be HOST:PORT, e.g. 127.0.0.1:1883");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        },
+        None => {
+            let started = edge_runtime::demo::free_local_addr()
+                .and_then(|addr| edge_runtime::demo::start_embedded_broker(addr).map(|_| addr));
+            match started {
+                Ok(addr) => ("127.0.0.1".to_string(), addr.port()),
+                Err(e) => {
+                    eprintln!("edge-runtime demo: {e}");
+                    return ExitCode::from(EXIT_RUNTIME);
+                }
+            }
+        }
+    };
     let (dir, temporary) = match state_dir {
         Some(d) => (d, false),
         None => (
@@ -197,10 +227,16 @@ fn demo(http: SocketAddr, state_dir: Option<PathBuf>) -> ExitCode {
     };
     let mut config = Config::demo(&dir);
     config.http.bind = http;
+    config.mqtt.host = host.clone();
+    config.mqtt.port = port;
+    config.mqtt.health_interval_secs = 5;
     println!(
         "edge-runtime demo: built-in config, state in {}",
         dir.display()
     );
+    println!("  mqtt:     {host}:{port} (headquarters stand-in); watch the messages with");
+    println!("            mosquitto_sub -h {host} -p {port} -t 'retail/v1/#' -v");
+    println!("            or: hq-consumer --host {host} --port {port}");
     let options = app::RunOptions {
         announce: true,
         http_any_port: true,
