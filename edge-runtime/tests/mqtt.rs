@@ -17,6 +17,15 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 fn feeder_config(dir: &Path, port: u16, keep_alive: u64) -> std::path::PathBuf {
+    feeder_config_with(dir, port, keep_alive, "")
+}
+
+fn feeder_config_with(
+    dir: &Path,
+    port: u16,
+    keep_alive: u64,
+    extra_mqtt: &str,
+) -> std::path::PathBuf {
     let path = dir.join("feeder.toml");
     std::fs::write(
         &path,
@@ -24,7 +33,7 @@ fn feeder_config(dir: &Path, port: u16, keep_alive: u64) -> std::path::PathBuf {
             "[identity]\nstore_id = \"store-t\"\ndevice_id = \"dev-t\"\n\
              [paths]\nstate_dir = \"{}\"\n\
              [mqtt]\nhost = \"127.0.0.1\"\nport = {port}\nkeep_alive_secs = {keep_alive}\n\
-             reconnect_min_ms = 50\nreconnect_max_secs = 1\n",
+             reconnect_min_ms = 50\nreconnect_max_secs = 1\n{extra_mqtt}",
             dir.join("state").display()
         ),
     )
@@ -35,6 +44,7 @@ fn feeder_config(dir: &Path, port: u16, keep_alive: u64) -> std::path::PathBuf {
 struct Feeder {
     child: Child,
     lines: mpsc::Receiver<String>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
     accepted: BTreeSet<u64>,
     drained: bool,
 }
@@ -48,10 +58,21 @@ impl Feeder {
             .args(["--interval-ms", &interval_ms.to_string()])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("spawn feeder");
         let stdout = child.stdout.take().unwrap();
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = stderr.clone();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                eprintln!("feeder: {line}");
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -63,6 +84,7 @@ impl Feeder {
         Feeder {
             child,
             lines: rx,
+            stderr,
             accepted: BTreeSet::new(),
             drained: false,
         }
@@ -260,4 +282,70 @@ fn sigkill_100_times_mid_stream_loses_no_accepted_message() {
         "the feeder made progress between kills"
     );
     assert_all_delivered(&format!("SIGKILL x{kills}"), &consumer, &accepted);
+}
+
+#[test]
+fn broker_credentials_are_used_and_a_wrong_password_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let passwords = dir.path().join("passwd");
+    let ok = std::process::Command::new("mosquitto_passwd")
+        .args(["-c", "-b"])
+        .arg(&passwords)
+        .args(["store-t", "s3cret"])
+        .status()
+        .expect("mosquitto_passwd");
+    assert!(ok.success());
+    let broker = Broker::start_with(
+        dir.path(),
+        &format!(
+            "allow_anonymous false\npassword_file {}\n",
+            passwords.display()
+        ),
+    );
+
+    let wrong = dir.path().join("wrong-password");
+    std::fs::write(&wrong, "guess\n").unwrap();
+    let config = feeder_config_with(
+        dir.path(),
+        broker.port,
+        30,
+        &format!(
+            "username = \"store-t\"\npassword_file = \"{}\"\n",
+            wrong.display()
+        ),
+    );
+    let mut feeder = Feeder::start(&config, 0, 20, 0);
+    assert!(
+        !feeder.until(Duration::from_secs(3), |f| f.drained),
+        "a wrong password must not deliver"
+    );
+    assert_eq!(
+        feeder.accepted.len(),
+        20,
+        "messages are still accepted into the outbox"
+    );
+    let log = feeder.stderr.lock().unwrap().clone();
+    assert!(
+        log.contains("check username/password"),
+        "unclear refusal: {log}"
+    );
+    feeder.stop();
+
+    let right = dir.path().join("password");
+    std::fs::write(&right, "s3cret\n").unwrap();
+    let config = feeder_config_with(
+        dir.path(),
+        broker.port,
+        30,
+        &format!(
+            "username = \"store-t\"\npassword_file = \"{}\"\n",
+            right.display()
+        ),
+    );
+    let mut feeder = Feeder::start(&config, 20, 0, 0);
+    assert!(
+        feeder.until(Duration::from_secs(30), |f| f.drained),
+        "the right password delivers the buffered messages"
+    );
+    feeder.stop();
 }

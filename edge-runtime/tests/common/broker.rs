@@ -21,6 +21,11 @@ pub struct Broker {
 impl Broker {
     /// Writes a config in `dir` and starts mosquitto on a free port.
     pub fn start(dir: &Path) -> Broker {
+        Broker::start_with(dir, "allow_anonymous true\n")
+    }
+
+    /// Like `start`, with `access` (authentication lines) instead of anonymous access.
+    pub fn start_with(dir: &Path, access: &str) -> Broker {
         let port = super::free_addr().port();
         let data = dir.join("broker");
         std::fs::create_dir_all(&data).unwrap();
@@ -36,7 +41,7 @@ impl Broker {
         std::fs::write(
             &conf,
             format!(
-                "{user}listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
+                "{user}listener {port} 127.0.0.1\n{access}persistence true\n\
                  persistence_location {}/\nmax_queued_messages 0\nmax_inflight_messages 0\n\
                  log_dest stderr\nlog_type error\nlog_type warning\n",
                 data.display()
