@@ -13,7 +13,7 @@ step() { echo; echo "=== [$((SECONDS - started))s] $*"; }
 
 step "installing what the tests need (when missing)"
 apt_packages=(gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross
-  libc6-dev-armhf-cross qemu-user systemd file mosquitto)
+  libc6-dev-armhf-cross qemu-user systemd file mosquitto mosquitto-clients)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
