@@ -6,15 +6,15 @@ mod common;
 
 #[path = "common/broker.rs"]
 mod broker;
+#[path = "common/feeder.rs"]
+mod feeder;
 
-use broker::{Broker, Consumer, Received};
+use broker::{Broker, Consumer};
 use common::*;
+use feeder::{assert_all_delivered, Feeder};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn feeder_config(dir: &Path, port: u16, keep_alive: u64) -> std::path::PathBuf {
     feeder_config_with(dir, port, keep_alive, "")
@@ -39,139 +39,6 @@ fn feeder_config_with(
     )
     .unwrap();
     path
-}
-
-struct Feeder {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    stderr: std::sync::Arc<std::sync::Mutex<String>>,
-    accepted: BTreeSet<u64>,
-    drained: bool,
-}
-
-impl Feeder {
-    fn start(config: &Path, start: u64, count: u64, interval_ms: u64) -> Feeder {
-        let mut child = command()
-            .args(["internal", "outbox-feeder", "--config"])
-            .arg(config)
-            .args(["--start", &start.to_string(), "--count", &count.to_string()])
-            .args(["--interval-ms", &interval_ms.to_string()])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn feeder");
-        let stdout = child.stdout.take().unwrap();
-        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let sink = stderr.clone();
-        let err = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                eprintln!("feeder: {line}");
-                let mut s = sink.lock().unwrap();
-                s.push_str(&line);
-                s.push('\n');
-            }
-        });
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Feeder {
-            child,
-            lines: rx,
-            stderr,
-            accepted: BTreeSet::new(),
-            drained: false,
-        }
-    }
-
-    fn absorb(&mut self, line: &str) {
-        if let Some(rest) = line.strip_prefix("accepted ") {
-            if let Some(n) = rest.split_whitespace().next().and_then(|n| n.parse().ok()) {
-                self.accepted.insert(n);
-            }
-        } else if line == "drained" {
-            self.drained = true;
-        }
-    }
-
-    /// Reads output until `done` or the timeout.
-    fn until(&mut self, timeout: Duration, done: impl Fn(&Feeder) -> bool) -> bool {
-        let end = Instant::now() + timeout;
-        while !done(self) {
-            let left = end.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            match self
-                .lines
-                .recv_timeout(left.min(Duration::from_millis(200)))
-            {
-                Ok(line) => self.absorb(&line),
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => return done(self),
-            }
-        }
-        true
-    }
-
-    /// SIGKILL, then collect what it printed before dying.
-    fn kill(mut self) -> BTreeSet<u64> {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            self.absorb(&line);
-        }
-        self.accepted
-    }
-
-    fn stop(mut self) -> BTreeSet<u64> {
-        signal(&self.child, libc::SIGTERM);
-        let status = wait_exit(&mut self.child, Duration::from_secs(10)).expect("feeder stops");
-        assert_eq!(status.code(), Some(0));
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(1)) {
-            self.absorb(&line);
-        }
-        self.accepted
-    }
-}
-
-/// Waits until the consumer holds every accepted number, then checks order and prints counts.
-fn assert_all_delivered(name: &str, consumer: &Consumer, accepted: &BTreeSet<u64>) -> Received {
-    let end = Instant::now() + Duration::from_secs(60);
-    let mut r = consumer.received("stock/events");
-    while Instant::now() < end && !accepted.iter().all(|n| r.by_n.contains_key(n)) {
-        std::thread::sleep(Duration::from_millis(100));
-        r = consumer.received("stock/events");
-    }
-    let lost: Vec<&u64> = accepted
-        .iter()
-        .filter(|n| !r.by_n.contains_key(n))
-        .collect();
-    println!(
-        "{name}: accepted {}, received {} ({} unique, {} duplicates), lost {}",
-        accepted.len(),
-        r.total,
-        r.first_seqs.len(),
-        r.duplicates,
-        lost.len()
-    );
-    assert!(
-        lost.is_empty(),
-        "{name}: lost {} messages, first {:?}",
-        lost.len(),
-        &lost[..lost.len().min(10)]
-    );
-    assert!(
-        r.first_seqs.windows(2).all(|w| w[0] < w[1]),
-        "{name}: messages of one class arrived out of order"
-    );
-    r
 }
 
 #[test]
@@ -324,7 +191,7 @@ fn broker_credentials_are_used_and_a_wrong_password_is_explained() {
         20,
         "messages are still accepted into the outbox"
     );
-    let log = feeder.stderr.lock().unwrap().clone();
+    let log = feeder.stderr().join("\n");
     assert!(
         log.contains("check username/password"),
         "unclear refusal: {log}"

@@ -212,8 +212,30 @@ fn describe(e: &ConnectionError) -> String {
         ConnectionError::ConnectionRefused(code) => {
             format!("broker refused the connection: {code:?} (check username/password)")
         }
-        other => other.to_string(),
+        // With TLS 1.3 the client's handshake is over before the broker has checked our
+        // client certificate, so the broker's refusal (a TLS alert) only arrives when the
+        // CONNACK is read, wrapped as an MQTT state or I/O error.
+        other => match rustls_error(other) {
+            Some(t) => format!("TLS: {t} (check mqtt.ca_file, client_cert, client_key)"),
+            None => other.to_string(),
+        },
     }
+}
+
+/// The rustls error inside `e`, if any (carried inside an `io::Error` somewhere in the chain).
+fn rustls_error(e: &ConnectionError) -> Option<&tokio_rustls::rustls::Error> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cause {
+        if let Some(tls) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<tokio_rustls::rustls::Error>())
+        {
+            return Some(tls);
+        }
+        cause = err.source();
+    }
+    None
 }
 
 /// What a session works with.
