@@ -35,7 +35,7 @@ step "cargo clippy (all targets, both store backends, warnings are errors)"
 cargo clippy --locked --workspace --all-targets --features edge-runtime/store-sled -- -D warnings
 
 step "tests on x86_64 (release profile, shared with the release build)"
-cargo test --release --locked --workspace --features edge-runtime/store-sled
+cargo test --release --locked --workspace --features edge-runtime/store-sled -- --show-output
 
 step "release build for x86_64"
 cargo build --release --locked -p edge-runtime

@@ -238,7 +238,7 @@ impl Default for Mqtt {
             ca_file: None,
             client_cert: None,
             client_key: None,
-            inflight: 32,
+            inflight: 128,
             reconnect_min_ms: 500,
             reconnect_max_secs: 60,
             health_interval_secs: 60,
