@@ -216,3 +216,61 @@ fn broker_credentials_are_used_and_a_wrong_password_is_explained() {
     );
     feeder.stop();
 }
+
+/// Unmounts the small filesystem of the full-disk test, also when the test fails.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn full_disk_refuses_new_messages_and_delivers_every_accepted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=3m", "tmpfs"])
+        .arg(&state)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !mounted {
+        eprintln!("skipped: mounting a 3 MiB tmpfs for the full-disk case needs root");
+        return;
+    }
+    let _unmount = Mounted(state.clone());
+    let mut broker = Broker::start(dir.path());
+    let consumer = Consumer::start(broker.port, "hq-full-disk");
+    broker.stop();
+
+    let config = feeder_config(dir.path(), broker.port, 30);
+    let mut feeder = Feeder::start(&config, 0, 1_000_000, 0);
+    let code = feeder.wait(Duration::from_secs(120));
+    assert_eq!(
+        code,
+        Some(1),
+        "the feeder stops with an error once the disk is full"
+    );
+    let log = feeder.stderr().join("\n");
+    assert!(log.contains("No space left on device"), "{log}");
+    let accepted = feeder.accepted.clone();
+    assert!(
+        accepted.len() > 1000,
+        "filled the disk with {} messages",
+        accepted.len()
+    );
+
+    // Still full: the store opens anyway and everything accepted is delivered.
+    broker.restart();
+    let mut feeder = Feeder::start(&config, 0, 0, 0);
+    assert!(
+        feeder.until(Duration::from_secs(60), |f| f.drained),
+        "drains on a full disk"
+    );
+    feeder.stop();
+    assert_all_delivered("full disk", &consumer, &accepted);
+}

@@ -56,6 +56,9 @@ pub enum StoreError {
     /// The store was closed.
     #[error("store is closed")]
     Closed,
+    /// An earlier write failed at the I/O level; the engine must be reopened (done internally).
+    #[error("store must be reopened after an I/O error")]
+    NeedsReopen,
 }
 
 /// A set of writes applied atomically and durably by `Store::commit`.
@@ -357,12 +360,18 @@ fn ensure_writable(dir: &Path) -> Result<(), StoreError> {
     };
     std::fs::create_dir_all(dir).map_err(not_writable)?;
     let probe = dir.join(".write-probe");
-    std::fs::write(&probe, b"ok").map_err(|e| match e.kind() {
-        std::io::ErrorKind::StorageFull => StoreError::DiskFull(e),
-        _ => not_writable(e),
-    })?;
+    let written = std::fs::write(&probe, b"ok");
     let _ = std::fs::remove_file(&probe);
-    Ok(())
+    match written {
+        Ok(()) => Ok(()),
+        // A full disk is no reason to refuse the existing database: opening it lets the
+        // outbox drain to headquarters, which frees space.
+        Err(e) if e.kind() == std::io::ErrorKind::StorageFull => {
+            log::warn!("state directory {} is on a full disk: {e}", dir.display());
+            Ok(())
+        }
+        Err(e) => Err(not_writable(e)),
+    }
 }
 
 fn open_backend(

@@ -12,6 +12,8 @@ const DATA: TableDefinition<&[u8], &[u8]> = TableDefinition::new("data");
 pub struct RedbBackend {
     db: RwLock<Option<Database>>,
     path: PathBuf,
+    cache_bytes: usize,
+    closed: std::sync::atomic::AtomicBool,
 }
 
 fn storage(e: impl Into<redb::Error>) -> StoreError {
@@ -21,6 +23,8 @@ fn storage(e: impl Into<redb::Error>) -> StoreError {
             StoreError::Locked("another process has the redb database open".into())
         }
         redb::Error::Corrupted(why) => StoreError::Corrupt(why),
+        // After a failed write (a full disk, say) redb refuses everything until reopened.
+        redb::Error::PreviousIo => StoreError::NeedsReopen,
         other => StoreError::Backend(other.to_string()),
     }
 }
@@ -28,6 +32,16 @@ fn storage(e: impl Into<redb::Error>) -> StoreError {
 impl RedbBackend {
     /// Opens or creates the database file at `path`.
     pub fn open(path: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
+        let db = Self::open_db(path, cache_bytes)?;
+        Ok(RedbBackend {
+            db: RwLock::new(Some(db)),
+            path: path.to_path_buf(),
+            cache_bytes,
+            closed: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    fn open_db(path: &Path, cache_bytes: usize) -> Result<Database, StoreError> {
         // Verifying every page on open costs a read of the file at startup, but turns a file
         // damaged on disk into a clean `Corrupted` error (quarantine) instead of a later panic.
         let db = Database::builder()
@@ -39,16 +53,33 @@ impl RedbBackend {
         let txn = db.begin_write().map_err(storage)?;
         txn.open_table(DATA).map_err(storage)?;
         txn.commit().map_err(storage)?;
-        Ok(RedbBackend {
-            db: RwLock::new(Some(db)),
-            path: path.to_path_buf(),
-        })
+        Ok(db)
     }
 
-    fn with_db<T>(
-        &self,
-        f: impl FnOnce(&Database) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
+    /// Runs `f`; after an I/O failure that poisoned the handle, reopens once and retries.
+    fn with_db<T>(&self, f: impl Fn(&Database) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let first = self.attempt(&f);
+        match first {
+            Err(StoreError::NeedsReopen) => {
+                self.reopen()?;
+                self.attempt(&f)
+            }
+            other => other,
+        }
+    }
+
+    fn attempt<T>(&self, f: &impl Fn(&Database) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        {
+            let guard = self
+                .db
+                .read()
+                .map_err(|_| StoreError::Backend("lock poisoned".into()))?;
+            if let Some(db) = guard.as_ref() {
+                return f(db);
+            }
+        }
+        // The handle was dropped by a failed reopen: try again now.
+        self.reopen()?;
         let guard = self
             .db
             .read()
@@ -57,6 +88,21 @@ impl RedbBackend {
             Some(db) => f(db),
             None => Err(StoreError::Closed),
         }
+    }
+
+    fn reopen(&self) -> Result<(), StoreError> {
+        if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Closed);
+        }
+        let mut guard = self
+            .db
+            .write()
+            .map_err(|_| StoreError::Backend("lock poisoned".into()))?;
+        // Release the file lock before opening it again.
+        drop(guard.take());
+        log::warn!("reopening {} after an I/O error", self.path.display());
+        *guard = Some(Self::open_db(&self.path, self.cache_bytes)?);
+        Ok(())
     }
 }
 
@@ -123,6 +169,7 @@ impl Backend for RedbBackend {
     }
 
     fn close(&self) -> Result<(), StoreError> {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
         let mut guard = self
             .db
             .write()

@@ -104,6 +104,15 @@ impl Feeder {
         find(self)
     }
 
+    /// Waits for the feeder to exit by itself; returns its exit code.
+    pub fn wait(&mut self, timeout: Duration) -> Option<i32> {
+        let status = wait_exit(&mut self.child, timeout)?;
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(1)) {
+            self.absorb(&line);
+        }
+        status.code()
+    }
+
     /// SIGKILL, then collect what it printed before dying.
     pub fn kill(mut self) -> BTreeSet<u64> {
         let _ = self.child.kill();
