@@ -169,7 +169,15 @@ impl Store {
         ensure_writable(state_dir)?;
         let path = database_path(state_dir, settings.backend);
         let cache = settings.cache_mb.saturating_mul(1024 * 1024);
-        match open_backend(settings.backend, &path, cache) {
+        // A previous holder of the lock (a process being restarted, or sled's background
+        // threads of a handle just dropped) may need a moment to let go of it.
+        let mut opened = open_backend(settings.backend, &path, cache);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while matches!(opened, Err(StoreError::Locked(_))) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            opened = open_backend(settings.backend, &path, cache);
+        }
+        match opened {
             Ok(backend) => Ok(Opened {
                 store: Store::with_backend(backend, settings.backend, path),
                 quarantined: None,
