@@ -41,6 +41,23 @@ step "release build for x86_64"
 cargo build --release --locked -p edge-runtime
 stat -c 'x86_64-unknown-linux-gnu: %s bytes' target/release/edge-runtime
 
+step "the README's demo command starts, serves and stops on Ctrl-C"
+demo_log=$(mktemp)
+cargo run --release --locked -p edge-runtime -- demo --http 127.0.0.1:0 >"$demo_log" 2>&1 &
+demo_pid=$!
+for _ in $(seq 1 600); do
+  grep -q "metrics:  http://" "$demo_log" && break
+  sleep 0.2
+done
+demo_url=$(grep -o "http://[0-9.:]*/readyz" "$demo_log" | head -1)
+ready=$(curl -fsS "$demo_url" 2>/dev/null || python3 -c "import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1]).read().decode())" "$demo_url")
+echo "demo $demo_url -> $ready"
+[[ $ready == ready* ]] || { cat "$demo_log"; echo "demo not ready"; exit 1; }
+kill -INT "$demo_pid"
+wait "$demo_pid" || { cat "$demo_log"; echo "demo did not stop cleanly"; exit 1; }
+grep -q "stopped cleanly" "$demo_log" || { cat "$demo_log"; exit 1; }
+rm -f "$demo_log"
+
 step "systemd unit"
 systemd/verify.sh target/release/edge-runtime
 
