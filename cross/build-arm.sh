@@ -31,21 +31,23 @@ for target in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf; do
   cargo build --release --locked --target "$target" -p edge-runtime ${ship_features:+--features "$ship_features"}
 done
 
-if [[ $run_tests == 1 ]]; then
-  echo "== workspace tests for aarch64 under qemu-user"
-  # Tests that start the binary run it through qemu too: the kernel cannot exec ARM code.
-  export EDGE_RUNTIME_TEST_RUNNER="$CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER"
-  # Tests that need serial-port ioctls check this and skip with the reason (qemu-user lacks them).
-  export EDGE_RUNTIME_UNDER_QEMU=1
-  cargo test --release --locked --target aarch64-unknown-linux-gnu --workspace --features "$test_features"
-fi
-
+# Measured now: the test run below rebuilds the binary with the test features.
 echo "== stripped release binary sizes"
 for target in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf; do
   bin="target/$target/release/edge-runtime"
   echo "$target: $(size_of "$bin")"
   file "$bin" 2>/dev/null | sed 's/^/  /' || true
 done
+
+if [[ $run_tests == 1 ]]; then
+  echo "== workspace tests for aarch64 under qemu-user"
+  # Tests that start the binary run it through qemu too: the kernel cannot exec ARM code.
+  export EDGE_RUNTIME_TEST_RUNNER="$CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER"
+  # Tests that need serial-port ioctls check this and skip with the reason (qemu-user lacks them).
+  export EDGE_RUNTIME_UNDER_QEMU=1
+  cargo test --release --locked --target aarch64-unknown-linux-gnu --workspace --features "$test_features" -- --show-output
+fi
+
 echo "== edge-runtime version under qemu"
 qemu-aarch64 -L /usr/aarch64-linux-gnu target/aarch64-unknown-linux-gnu/release/edge-runtime version
 qemu-arm -L /usr/arm-linux-gnueabihf target/armv7-unknown-linux-gnueabihf/release/edge-runtime version
