@@ -20,6 +20,17 @@ fn demo_serves_http_and_streams_to_its_embedded_broker() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start demo");
+    // Drain stderr all along: a full pipe would block the demo's logging.
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = log.clone();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let mut l = sink.lock().unwrap();
+            l.push_str(&line);
+            l.push('\n');
+        }
+    });
     let stdout = BufReader::new(child.stdout.take().unwrap());
     let (mut http, mut mqtt_port, mut state) = (None, None, None);
     let start = Instant::now();
@@ -54,11 +65,13 @@ fn demo_serves_http_and_streams_to_its_embedded_broker() {
     assert_eq!(http_get(http, "/readyz").map(|r| r.0), Some(200));
 
     let consumer = broker::Consumer::start(port, "demo-watcher");
-    let end = Instant::now() + Duration::from_secs(20);
+    // Generous: under qemu-user both the demo and the consumer are emulated.
+    let end = Instant::now() + Duration::from_secs(60);
     while consumer.payloads("health").is_empty() {
         assert!(
             Instant::now() < end,
-            "no health message reached the embedded broker"
+            "no health message reached the embedded broker; demo log:\n{}",
+            log.lock().unwrap()
         );
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -67,6 +80,6 @@ fn demo_serves_http_and_streams_to_its_embedded_broker() {
 
     signal(&child, libc::SIGINT);
     let status = wait_exit(&mut child, Duration::from_secs(10)).expect("demo stops on Ctrl-C");
-    assert_eq!(status.code(), Some(0), "{}", stderr_of(&mut child));
+    assert_eq!(status.code(), Some(0), "{}", log.lock().unwrap());
     assert!(!state.exists(), "the temporary state directory is removed");
 }
