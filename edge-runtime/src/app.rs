@@ -162,15 +162,20 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
         config.identity.device_id
     );
     if options.announce {
-        println!("edge-runtime demo is running (Ctrl-C stops it)");
-        println!("  health:   http://{http_addr}/healthz");
-        println!("  ready:    http://{http_addr}/readyz");
-        println!("  metrics:  http://{http_addr}/metrics");
-        println!(
+        // A closed stdout (`demo | head`) must not take the daemon down: ignore write errors.
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "edge-runtime demo is running (Ctrl-C stops it)");
+        let _ = writeln!(out, "  health:   http://{http_addr}/healthz");
+        let _ = writeln!(out, "  ready:    http://{http_addr}/readyz");
+        let _ = writeln!(out, "  metrics:  http://{http_addr}/metrics");
+        let _ = writeln!(
+            out,
             "  store:    {} at {}",
             store.kind().name(),
             store.path().display()
         );
+        let _ = out.flush();
     }
 
     // Run until a signal arrives or a task ends on its own (which is a failure).

@@ -101,6 +101,12 @@ impl From<Backend> for StoreBackendKind {
     }
 }
 
+/// Prints a line to stdout; a closed pipe (`| head`) is not an error worth a panic.
+fn say(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{text}");
+}
+
 fn config_path(explicit: Option<PathBuf>) -> PathBuf {
     explicit
         .or_else(|| std::env::var_os(config::CONFIG_ENV).map(PathBuf::from))
@@ -133,7 +139,7 @@ fn main() -> ExitCode {
             let path = config_path(path);
             match Config::load(&path) {
                 Ok(_) => {
-                    println!("{}: ok", path.display());
+                    say(&format!("{}: ok", path.display()));
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -143,13 +149,14 @@ fn main() -> ExitCode {
             }
         }
         Command::PrintConfig { default: _ } => {
-            print!("{}", config::DEFAULT_TOML);
+            say(config::DEFAULT_TOML.trim_end());
             ExitCode::SUCCESS
         }
         Command::Version => {
-            println!("edge-runtime {}", BUILD.version);
-            println!("revision {}", BUILD.revision);
-            println!("target {}", BUILD.target);
+            say(&format!(
+                "edge-runtime {}\nrevision {}\ntarget {}",
+                BUILD.version, BUILD.revision, BUILD.target
+            ));
             ExitCode::SUCCESS
         }
         Command::Internal(Internal::StoreWriter {
@@ -230,13 +237,24 @@ fn demo(http: SocketAddr, state_dir: Option<PathBuf>, broker: Option<String>) ->
     config.mqtt.host = host.clone();
     config.mqtt.port = port;
     config.mqtt.health_interval_secs = 5;
-    println!(
+    // Announcements ignore a closed stdout instead of panicking.
+    let say = |line: String| {
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), "{line}");
+    };
+    say(format!(
         "edge-runtime demo: built-in config, state in {}",
         dir.display()
-    );
-    println!("  mqtt:     {host}:{port} (headquarters stand-in); watch the messages with");
-    println!("            mosquitto_sub -h {host} -p {port} -t 'retail/v1/#' -v");
-    println!("            or: hq-consumer --host {host} --port {port}");
+    ));
+    say(format!(
+        "  mqtt:     {host}:{port} (headquarters stand-in); watch the messages with"
+    ));
+    say(format!(
+        "            mosquitto_sub -h {host} -p {port} -t 'retail/v1/#' -v"
+    ));
+    say(format!(
+        "            or: hq-consumer --host {host} --port {port}"
+    ));
     let options = app::RunOptions {
         announce: true,
         http_any_port: true,

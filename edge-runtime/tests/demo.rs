@@ -31,10 +31,17 @@ fn demo_serves_http_and_streams_to_its_embedded_broker() {
             l.push('\n');
         }
     });
+    // Read stdout on a thread to its end, so the demo never writes into a closed pipe.
     let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
     let (mut http, mut mqtt_port, mut state) = (None, None, None);
     let start = Instant::now();
-    for line in stdout.lines().map_while(Result::ok) {
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(60)) {
         if let Some(rest) = line.trim().strip_prefix("metrics:") {
             let url = rest
                 .trim()
