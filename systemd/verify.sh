@@ -61,9 +61,9 @@ echo "binary:          $binary (stands in for $installed_binary, $uses reference
 
 # --- sysusers.d entry: apply it to a scratch copy of passwd/group, never to this machine.
 if [[ -f $sysusers ]] && command -v systemd-sysusers >/dev/null; then
-  mkdir -p "$tmp/root/etc"
-  cp /etc/passwd /etc/group "$tmp/root/etc/"
-  if ! out=$(systemd-sysusers --root="$tmp/root" "$sysusers" 2>&1); then
+  mkdir -p "$tmp/sysroot/etc"
+  cp /etc/passwd /etc/group "$tmp/sysroot/etc/"
+  if ! out=$(systemd-sysusers --root="$tmp/sysroot" "$sysusers" 2>&1); then
     printf '%s\n' "$out" >&2
     fail "systemd-sysusers rejected $sysusers"
   fi
@@ -71,11 +71,11 @@ if [[ -f $sysusers ]] && command -v systemd-sysusers >/dev/null; then
     printf '%s\n' "$problems" >&2
     fail "systemd-sysusers warned about $sysusers"
   fi
-  grep -q "^$service_user:[^:]*:[^:]*:[^:]*:[^:]*:/var/lib/edge-runtime:" "$tmp/root/etc/passwd" ||
+  grep -q "^$service_user:[^:]*:[^:]*:[^:]*:[^:]*:/var/lib/edge-runtime:" "$tmp/sysroot/etc/passwd" ||
     fail "$sysusers does not create user $service_user with home /var/lib/edge-runtime"
   # shellcheck disable=SC2013 # one group name per word, as SupplementaryGroups= takes them
   for g in $(sed -n 's/^SupplementaryGroups=//p' "$unit"); do
-    grep -Eq "^$g:[^:]*:[^:]*:(.*,)?$service_user(,|$)" "$tmp/root/etc/group" ||
+    grep -Eq "^$g:[^:]*:[^:]*:(.*,)?$service_user(,|$)" "$tmp/sysroot/etc/group" ||
       fail "$sysusers does not add $service_user to group $g (SupplementaryGroups= in the unit)"
   done
   echo "sysusers entry:  ok ($sysusers)"
