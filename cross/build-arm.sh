@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Builds release binaries for aarch64 and armv7 with Debian's cross gcc, runs the workspace
-# tests for aarch64 under qemu-user, and prints the stripped binary size per target.
+# Builds aarch64 and armv7 binaries with Debian's cross gcc, verifies the models with them under
+# qemu, runs the workspace tests for aarch64 under qemu-user, and prints the binary sizes.
 #
 # Needs: gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross
 # libc6-dev-armhf-cross qemu-user, and the rustup targets from rust-toolchain.toml
-# (scripts/test-all.sh installs them). Usage: cross/build-arm.sh [--no-tests]
+# (scripts/test-all.sh installs them). Usage: cross/build-arm.sh [--no-tests] [--dist]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 run_tests=1
-[[ "${1:-}" == "--no-tests" ]] && run_tests=0
+[[ " $* " == *" --no-tests "* ]] && run_tests=0
 
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
@@ -26,18 +26,31 @@ test_features="edge-runtime/store-sled"
 
 size_of() { stat -c %s "$1" | awk '{ printf "%.1f MiB (%d bytes)", $1 / 1048576, $1 }'; }
 
+# CI builds the release profile (no LTO): the aarch64 tests share its dependency build. The
+# shipped binaries use the dist profile (fat LTO, one codegen unit); `--dist` builds them too,
+# a second full build per target, so CI leaves it out.
+profile=release
+[[ " $* " == *" --dist "* ]] && profile=dist
+
 for target in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf; do
-  echo "== release build for $target"
-  cargo build --release --locked --target "$target" -p edge-runtime ${ship_features:+--features "$ship_features"}
+  echo "== $profile build for $target"
+  cargo build --profile "$profile" --locked --target "$target" -p edge-runtime ${ship_features:+--features "$ship_features"}
 done
 
-# Measured now: the test run below rebuilds the binary with the test features.
-echo "== stripped release binary sizes"
+echo "== $profile binary sizes"
 for target in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf; do
-  bin="target/$target/release/edge-runtime"
+  bin="target/$target/$profile/edge-runtime"
   echo "$target: $(size_of "$bin")"
   file "$bin" 2>/dev/null | sed 's/^/  /' || true
 done
+
+echo "== edge-runtime version under qemu"
+qemu-aarch64 -L /usr/aarch64-linux-gnu "target/aarch64-unknown-linux-gnu/$profile/edge-runtime" version
+qemu-arm -L /usr/arm-linux-gnueabihf "target/armv7-unknown-linux-gnueabihf/$profile/edge-runtime" version
+
+echo "== the ARM binaries verify every model under qemu (sha256, tract load, test vector)"
+qemu-aarch64 -L /usr/aarch64-linux-gnu "target/aarch64-unknown-linux-gnu/$profile/edge-runtime" model verify --manifest models/manifest.toml
+qemu-arm -L /usr/arm-linux-gnueabihf "target/armv7-unknown-linux-gnueabihf/$profile/edge-runtime" model verify --manifest models/manifest.toml
 
 if [[ $run_tests == 1 ]]; then
   echo "== workspace tests for aarch64 under qemu-user"
@@ -47,7 +60,3 @@ if [[ $run_tests == 1 ]]; then
   export EDGE_RUNTIME_UNDER_QEMU=1
   cargo test --release --locked --target aarch64-unknown-linux-gnu --workspace --features "$test_features" -- --show-output
 fi
-
-echo "== edge-runtime version under qemu"
-qemu-aarch64 -L /usr/aarch64-linux-gnu target/aarch64-unknown-linux-gnu/release/edge-runtime version
-qemu-arm -L /usr/arm-linux-gnueabihf target/armv7-unknown-linux-gnueabihf/release/edge-runtime version

@@ -34,12 +34,15 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, both store backends, warnings are errors)"
 cargo clippy --locked --workspace --all-targets --features edge-runtime/store-sled -- -D warnings
 
-step "tests on x86_64 (release profile, shared with the release build)"
+step "tests on x86_64 (release profile: optimised, no LTO; see Cargo.toml)"
 cargo test --release --locked --workspace --features edge-runtime/store-sled -- --show-output
 
 step "release build for x86_64"
 cargo build --release --locked -p edge-runtime
 stat -c 'x86_64-unknown-linux-gnu: %s bytes' target/release/edge-runtime
+
+step "the shipped binary verifies every model (sha256, tract load, test vector)"
+target/release/edge-runtime model verify --manifest models/manifest.toml
 
 step "the README's demo command starts, serves and stops on Ctrl-C"
 demo_log=$(mktemp)

@@ -9,9 +9,11 @@ use crate::store::{Store, StoreError};
 use crate::sync::link::LinkStatus;
 use crate::sync::{self, Outbox};
 use crate::watchdog::{self, Heartbeats};
+use edge_models::ModelSet;
 use sd_notify::NotifyState;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::task::JoinSet;
 
@@ -78,6 +80,21 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
     let link_status = Arc::new(LinkStatus::default());
     let link = sync::link_settings(&config).map_err(AppError::Task)?;
 
+    // Models load in the background: the daemon is ready (health, sync) before they are, and
+    // serves with the ones that pass their checks.
+    let model_status = crate::models::ModelStatus::default();
+    let models_path = crate::models::manifest_path(None, Some(&config));
+    let models: Arc<OnceLock<ModelSet>> = Arc::default();
+    {
+        let (metrics, status, models) = (metrics.clone(), model_status.clone(), models.clone());
+        // Not awaited at shutdown: a stop during loading must not wait for it.
+        drop(tokio::task::spawn_blocking(move || {
+            if let Some(set) = crate::models::load(&models_path, &metrics, &status) {
+                let _ = models.set(set);
+            }
+        }));
+    }
+
     let listener = bind_http(config.http.bind, options.http_any_port).await?;
     let http_addr = listener.local_addr().map_err(|source| AppError::HttpBind {
         addr: config.http.bind,
@@ -124,6 +141,7 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
             tasks.spawn(sync::health::run(
                 outbox.clone(),
                 link_status.clone(),
+                model_status.clone(),
                 Duration::from_secs(config.mqtt.health_interval_secs),
                 shutdown.listener(),
             ));

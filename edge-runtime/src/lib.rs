@@ -9,6 +9,7 @@ pub mod demo;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod models;
 pub mod shutdown;
 pub mod store;
 pub mod sync;

@@ -57,9 +57,57 @@ enum Command {
     },
     /// Print version, git revision and target triple.
     Version,
+    /// Installer tools: find cameras and take a picture to draw the slot polygons on.
+    #[command(subcommand)]
+    Camera(CameraCommand),
+    /// Check and describe the models (hash, tract load, test vector on this device).
+    #[command(subcommand)]
+    Model(ModelCommand),
     /// Tools for the project's own tests.
     #[command(hide = true, subcommand)]
     Internal(Internal),
+}
+
+#[derive(Subcommand)]
+enum CameraCommand {
+    /// List the V4L2 cameras this device has (and whether this build can open them).
+    List,
+    /// Save one picture from a camera as JPEG.
+    Snapshot {
+        /// /dev/videoN, a snapshot file a network camera rewrites, or a folder it drops pictures into
+        #[arg(long)]
+        camera: String,
+        /// Output JPEG file
+        #[arg(long, default_value = "shelf.jpg")]
+        out: PathBuf,
+        /// Seconds to wait for a picture
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelCommand {
+    /// Verify every model of the manifest: sha256, load, optimise, test vector. Exit 1 if any fails.
+    Verify {
+        /// Manifest [default: $EDGE_RUNTIME_MODELS, paths.models of the config, the packaged one]
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Config file whose paths.models to use
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Describe one model: files, tensors, preprocessing, operators of the optimised plan.
+    Info {
+        /// slotnet, forecaster, recommender or text_encoder
+        name: String,
+        /// Manifest [default: as for verify]
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Config file whose paths.models to use
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -113,6 +161,27 @@ fn config_path(explicit: Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(config::DEFAULT_CONFIG_PATH))
 }
 
+/// The model manifest for `model` subcommands; a config is read only when one is named.
+fn models_manifest(
+    manifest: Option<PathBuf>,
+    config: Option<PathBuf>,
+) -> Result<PathBuf, ExitCode> {
+    let config = match config {
+        Some(path) => match Config::load(&path) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("{e}");
+                return Err(ExitCode::from(EXIT_CONFIG));
+            }
+        },
+        None => None,
+    };
+    Ok(edge_runtime::models::manifest_path(
+        manifest,
+        config.as_ref(),
+    ))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -151,6 +220,76 @@ fn main() -> ExitCode {
         Command::PrintConfig { default: _ } => {
             say(config::DEFAULT_TOML.trim_end());
             ExitCode::SUCCESS
+        }
+        Command::Camera(CameraCommand::List) => {
+            let cameras = edge_sensors::list_cameras();
+            if cameras.is_empty() {
+                say("no V4L2 cameras found (/dev/video*)");
+            }
+            for c in cameras {
+                let note = c.note.map(|n| format!(" ({n})")).unwrap_or_default();
+                let state = if c.supported { "ok" } else { "cannot open" };
+                say(&format!("{}  {}  {state}{note}", c.id, c.name));
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Camera(CameraCommand::Snapshot {
+            camera,
+            out,
+            timeout,
+        }) => {
+            let taken =
+                edge_sensors::camera::source_for(&camera, Default::default()).and_then(|source| {
+                    edge_sensors::snapshot_bounded(source, std::time::Duration::from_secs(timeout))
+                });
+            match taken.and_then(|frame| frame.save_jpeg(&out).map(|()| frame)) {
+                Ok(frame) => {
+                    say(&format!(
+                        "{}: {}x{} from {camera}",
+                        out.display(),
+                        frame.width,
+                        frame.height
+                    ));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("edge-runtime: camera {camera}: {e}");
+                    ExitCode::from(EXIT_RUNTIME)
+                }
+            }
+        }
+        Command::Model(ModelCommand::Verify { manifest, config }) => {
+            let path = match models_manifest(manifest, config) {
+                Ok(p) => p,
+                Err(code) => return code,
+            };
+            let (report, ok) = edge_runtime::models::verify(&path);
+            say(report.trim_end());
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_RUNTIME)
+            }
+        }
+        Command::Model(ModelCommand::Info {
+            name,
+            manifest,
+            config,
+        }) => {
+            let path = match models_manifest(manifest, config) {
+                Ok(p) => p,
+                Err(code) => return code,
+            };
+            match edge_runtime::models::info(&path, &name) {
+                Ok(report) => {
+                    say(report.trim_end());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("edge-runtime: {e}");
+                    ExitCode::from(EXIT_RUNTIME)
+                }
+            }
         }
         Command::Version => {
             say(&format!(

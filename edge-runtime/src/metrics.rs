@@ -32,6 +32,15 @@ pub struct FaultLabels {
     pub fault: String,
 }
 
+/// Labels of a model.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ModelLabels {
+    /// Model name from the manifest.
+    pub model: String,
+    /// Its version.
+    pub version: String,
+}
+
 /// Version facts shown in `edge_build_info` and `edge-runtime version`.
 #[derive(Debug, Clone)]
 pub struct BuildInfo {
@@ -78,6 +87,8 @@ pub struct Metrics {
     pub mqtt_failures: Gauge,
     /// Messages acknowledged by the broker since start.
     pub mqtt_acked: Gauge,
+    /// 1 when a model passed its checks and serves, 0 when it failed to load.
+    pub model_ready: Family<ModelLabels, Gauge>,
 }
 
 impl Metrics {
@@ -111,6 +122,7 @@ impl Metrics {
             mqtt_connects: Gauge::default(),
             mqtt_failures: Gauge::default(),
             mqtt_acked: Gauge::default(),
+            model_ready: Family::default(),
         };
         let mut m = m;
         let r = &mut m.registry;
@@ -175,6 +187,11 @@ impl Metrics {
             "mqtt_acked_messages",
             "Messages acknowledged by the broker since start",
             m.mqtt_acked.clone(),
+        );
+        r.register(
+            "model_ready",
+            "1 when the model passed its hash and test-vector checks and serves",
+            m.model_ready.clone(),
         );
         m
     }

@@ -1,11 +1,14 @@
-//! Sensors: serial shelf devices (scales and load-cell boards, barcode scanners, chiller probes).
+//! Sensors: shelf cameras and serial shelf devices (scales and load-cell boards, barcode
+//! scanners, chiller probes).
 //!
-//! Pure protocol parsers and a pure line framer sit beside a thin I/O shell, the reconnecting
-//! serial line reader; cameras and simulated devices join later (issue 5).
+//! Pure protocol parsers and a pure line framer sit beside thin I/O shells: the reconnecting
+//! serial line reader, and camera frame sources (V4L2 behind the `camera` feature, snapshot
+//! files, folders, synthetic) run by a capture thread. Simulated devices join later (issue 5).
 
 #![warn(missing_docs)]
 
 pub mod barcode;
+pub mod camera;
 pub mod framer;
 pub mod health;
 mod number;
@@ -14,6 +17,11 @@ pub mod serial;
 pub mod temperature;
 
 pub use barcode::{Barcode, BarcodeError, Symbology};
+pub use camera::{
+    list_cameras, snapshot, snapshot_bounded, CameraError, CameraHealth, CameraInfo,
+    CameraSettings, CaptureSettings, CaptureThread, FolderSource, Frame, FrameFormat, FrameSource,
+    ImageFileSource, NoFrame, PollSettings, SyntheticSource, V4lSource,
+};
 pub use framer::{Framed, LineFramer};
 pub use health::{BadLine, DeviceCounters, DeviceHealth, HealthState, HealthTracker};
 pub use scale::{

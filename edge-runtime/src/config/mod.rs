@@ -62,6 +62,9 @@ pub struct Paths {
     pub planogram: Option<PathBuf>,
     /// Catalog file (SKU, names, prices, locations); replaced by headquarters.
     pub catalog: Option<PathBuf>,
+    /// Model manifest (`models/manifest.toml`); unset: the packaged models
+    /// (`/usr/share/edge-runtime/models/manifest.toml`).
+    pub models: Option<PathBuf>,
 }
 
 impl Default for Paths {
@@ -70,6 +73,7 @@ impl Default for Paths {
             state_dir: PathBuf::from("/var/lib/edge-runtime"),
             planogram: None,
             catalog: None,
+            models: None,
         }
     }
 }
@@ -312,6 +316,7 @@ impl Config {
         for (key, file) in [
             ("planogram", &self.paths.planogram),
             ("catalog", &self.paths.catalog),
+            ("models", &self.paths.models),
         ] {
             if let Some(file) = file {
                 if !file.is_file() {

@@ -10,7 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The health message body from current figures.
-pub fn body(outbox: &Outbox, link: &LinkStatus, started: Instant) -> Map<String, Value> {
+pub fn body(
+    outbox: &Outbox,
+    link: &LinkStatus,
+    models: &crate::models::ModelStatus,
+    started: Instant,
+) -> Map<String, Value> {
     let stats = outbox.stats();
     let mut queues = Map::new();
     for class in Class::ALL {
@@ -35,6 +40,7 @@ pub fn body(outbox: &Outbox, link: &LinkStatus, started: Instant) -> Map<String,
             "acked": link.acked.load(Relaxed),
         }),
     );
+    body.insert("models".into(), models.json());
     body
 }
 
@@ -42,6 +48,7 @@ pub fn body(outbox: &Outbox, link: &LinkStatus, started: Instant) -> Map<String,
 pub async fn run(
     outbox: Outbox,
     link: Arc<LinkStatus>,
+    models: crate::models::ModelStatus,
     interval: Duration,
     mut shutdown: ShutdownListener,
 ) -> Result<(), String> {
@@ -57,7 +64,7 @@ pub async fn run(
             topic: "health".into(),
             qos: 0,
             schema: "health@1",
-            body: body(&outbox, &link, started),
+            body: body(&outbox, &link, &models, started),
         };
         if let Err(e) = outbox.enqueue(vec![msg]).await {
             log::warn!("cannot queue the health message: {e}");

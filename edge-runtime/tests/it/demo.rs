@@ -1,10 +1,9 @@
 //! The README's demo command: starts on built-in defaults with an embedded broker, serves
 //! health and metrics, sends messages a consumer can watch, and stops cleanly on Ctrl-C.
 
-mod common;
+use crate::common;
 
-#[path = "common/broker.rs"]
-mod broker;
+use crate::broker;
 
 use common::*;
 use std::io::{BufRead, BufReader};

@@ -1,6 +1,6 @@
 //! The command line as an installer uses it: versions, config checks, exit codes.
 
-mod common;
+use crate::common;
 
 use common::{command, write_config};
 use std::process::Output;
@@ -146,4 +146,142 @@ fn usage_errors_exit_2() {
     assert_eq!(run(&["frobnicate"]).status.code(), Some(2));
     assert_eq!(run(&["print-config"]).status.code(), Some(2));
     assert_eq!(run(&["--help"]).status.code(), Some(0));
+}
+
+fn models_manifest() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../models/manifest.toml").to_string()
+}
+
+#[test]
+fn model_verify_checks_every_shipped_model_on_this_machine() {
+    let o = run(&["model", "verify", "--manifest", &models_manifest()]);
+    let t = text(&o);
+    println!("{t}");
+    assert!(o.status.success(), "{t}");
+    for name in ["slotnet", "forecaster", "recommender", "text_encoder"] {
+        assert!(t.contains(&format!("  {name}")), "{t}");
+    }
+    assert!(t.contains("4 of 4 models verified"), "{t}");
+    assert!(!t.contains("FAIL"), "{t}");
+}
+
+#[test]
+fn model_verify_fails_on_a_damaged_model_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    for rel in [
+        "manifest.toml",
+        "onnx/recommender.int8.onnx",
+        "vectors/recommender.json",
+        "vectors/recommender.skus.txt",
+    ] {
+        let to = dir.path().join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(src.join(rel), to).unwrap();
+    }
+    // keep only the recommender, then damage it
+    let manifest = std::fs::read_to_string(dir.path().join("manifest.toml")).unwrap();
+    let keep: Vec<&str> = manifest
+        .split("[[model]]")
+        .filter(|b| b.contains("name = \"recommender\"") || b.contains("schema = 1"))
+        .collect();
+    std::fs::write(dir.path().join("manifest.toml"), keep.join("[[model]]")).unwrap();
+    let file = dir.path().join("onnx/recommender.int8.onnx");
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes.truncate(bytes.len() - 100);
+    std::fs::write(&file, bytes).unwrap();
+    let path = dir.path().join("manifest.toml");
+    let o = run(&["model", "verify", "--manifest", path.to_str().unwrap()]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("recommender") && t.contains("FAIL") && t.contains("sha256"),
+        "{t}"
+    );
+    assert!(t.contains("0 of 1 models verified"), "{t}");
+
+    let o = run(&[
+        "model",
+        "verify",
+        "--manifest",
+        "/nonexistent/manifest.toml",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("/nonexistent/manifest.toml"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn model_info_describes_the_plan() {
+    let o = run(&[
+        "model",
+        "info",
+        "forecaster",
+        "--manifest",
+        &models_manifest(),
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("forecaster 1.0.0") && t.contains("input     history") && t.contains("plan "),
+        "{t}"
+    );
+    let o = run(&["model", "info", "nope", "--manifest", &models_manifest()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("\"nope\" is not in the manifest"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn camera_snapshot_from_a_folder_camera_and_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let cam = dir.path().join("cam");
+    std::fs::create_dir(&cam).unwrap();
+    let img = image::RgbImage::from_fn(320, 200, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+    });
+    img.save(cam.join("0001.png")).unwrap();
+    let out = dir.path().join("shelf.jpg");
+    let o = run(&[
+        "camera",
+        "snapshot",
+        "--camera",
+        cam.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--timeout",
+        "20",
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("320x200"), "{t}");
+    let saved = image::open(&out).unwrap();
+    assert_eq!((saved.width(), saved.height()), (320, 200));
+
+    // a corrupt snapshot file: refused with the reason, exit 1, nothing written
+    let bad = dir.path().join("bad.jpg");
+    std::fs::write(&bad, b"\xff\xd8\xff\xe0 not really a jpeg").unwrap();
+    let out2 = dir.path().join("nothing.jpg");
+    let o = run(&[
+        "camera",
+        "snapshot",
+        "--camera",
+        bad.to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+        "--timeout",
+        "2",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("camera"), "{}", text(&o));
+    assert!(!out2.exists());
+
+    let o = run(&["camera", "list"]);
+    assert!(o.status.success(), "{}", text(&o));
 }

@@ -8,18 +8,12 @@
 //! The daemon's messages go to mosquitto's TLS listener; headquarters (`hq-consumer`) reads them
 //! from a plain listener of the same broker.
 
-mod common;
+use crate::broker;
 
-#[path = "common/broker.rs"]
-mod broker;
-
-#[path = "common/feeder.rs"]
-mod feeder;
-#[path = "common/tls.rs"]
-mod tls;
+use crate::feeder;
+use crate::tls;
 
 use broker::Consumer;
-use common::*;
 use feeder::{assert_all_delivered, Feeder};
 use std::path::{Path, PathBuf};
 use std::time::Duration;

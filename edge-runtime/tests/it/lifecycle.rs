@@ -1,7 +1,7 @@
 //! The daemon as systemd runs it: start, serve health and metrics, notify, stop on SIGTERM,
 //! and refuse clearly when the port, the state directory or the database is bad.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::os::unix::net::UnixDatagram;

@@ -2,7 +2,7 @@
 //! reported durable must be there when the store is reopened. Seeds are printed; set
 //! `EDGE_RUNTIME_CRASH_SEED` to replay one and `EDGE_RUNTIME_CRASH_KILLS` to change the count.
 
-mod common;
+use crate::common;
 
 use common::*;
 use edge_runtime::config::StoreBackendKind;

@@ -2,15 +2,10 @@
 //! restarts, a frozen broker, and the daemon killed with SIGKILL mid-stream. Every message the
 //! outbox accepted must reach the consumer; duplicates are allowed, losses are not.
 
-mod common;
-
-#[path = "common/broker.rs"]
-mod broker;
-#[path = "common/feeder.rs"]
-mod feeder;
+use crate::broker;
+use crate::feeder;
 
 use broker::{Broker, Consumer};
-use common::*;
 use feeder::{assert_all_delivered, Feeder};
 use std::collections::BTreeSet;
 use std::path::Path;

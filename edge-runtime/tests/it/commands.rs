@@ -1,12 +1,10 @@
 //! The real daemon against a real mosquitto: commands from headquarters are answered on
 //! `cmd/{kind}/ack`, bad ones change nothing, and health, status and info messages flow.
 
-mod common;
+use crate::common;
 
-#[path = "common/broker.rs"]
-mod broker;
-#[path = "common/schemas.rs"]
-mod schemas;
+use crate::broker;
+use crate::schemas;
 
 use broker::{Broker, Consumer};
 use common::*;

@@ -1,0 +1,91 @@
+"""tract vs onnxruntime on the same model files, one thread each, in the same run.
+
+    python models/bench/compare.py [--rounds 5] [--runs 200]
+
+Needs numpy and onnxruntime (pip install numpy==2.4.6 onnxruntime==1.32.0) and cargo. Builds
+and runs `cargo run --release -p edge-models --example tract_bench`, times onnxruntime on the
+same inputs (the manifest's test vectors, tiled to the batch), alternating the two runtimes
+round by round so that machine noise hits both, and prints the medians and the ratio
+tract / onnxruntime per model, precision and batch.
+"""
+
+import argparse
+import json
+import pathlib
+import statistics
+import subprocess
+import time
+import tomllib
+
+import numpy as np
+import onnxruntime as ort
+
+MODELS = pathlib.Path(__file__).resolve().parent.parent
+ROOT = MODELS.parent
+
+
+def ort_round(manifest, runs):
+    rows = []
+    for m in manifest["model"]:
+        vector = json.loads((MODELS / m["test_vector"]).read_text())
+        batched = "N" in m["inputs"][0]["shape"]
+        files = [("int8", m["file"])] + ([("fp32", m["float_file"])] if "float_file" in m else [])
+        for precision, file in files:
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = 1
+            opts.inter_op_num_threads = 1
+            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            sess = ort.InferenceSession(str(MODELS / file), opts, providers=["CPUExecutionProvider"])
+            for batch in ([1, 24] if batched else [1]):
+                feeds = {}
+                for t, spec in zip(vector["inputs"], m["inputs"]):
+                    data = np.array(t["data"], dtype=np.float32 if t["dtype"] == "f32" else np.int64)
+                    shape = [batch if d == "N" else d for d in spec["shape"]]
+                    feeds[t["name"]] = np.resize(data, int(np.prod(shape))).reshape(shape)
+                for _ in range(min(runs, 20)):
+                    sess.run(None, feeds)
+                times = []
+                for _ in range(runs):
+                    t0 = time.perf_counter()
+                    sess.run(None, feeds)
+                    times.append((time.perf_counter() - t0) * 1e6)
+                rows.append({"runtime": "onnxruntime", "model": m["name"], "precision": precision,
+                             "batch": batch, "median_us": statistics.median(times)})
+    return rows
+
+
+def tract_round(runs):
+    out = subprocess.run(
+        ["cargo", "run", "-q", "--release", "-p", "edge-models", "--example", "tract_bench", "--", "--runs", str(runs)],
+        cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=200)
+    args = parser.parse_args()
+    manifest = tomllib.loads((MODELS / "manifest.toml").read_text())
+    subprocess.run(["cargo", "build", "-q", "--release", "-p", "edge-models", "--example", "tract_bench"], cwd=ROOT, check=True)
+    samples = {}
+    for r in range(args.rounds):
+        for row in tract_round(args.runs) + ort_round(manifest, args.runs):
+            key = (row["model"], row["precision"], row["batch"], row["runtime"])
+            samples.setdefault(key, []).append(row["median_us"])
+        print(f"round {r + 1}/{args.rounds} done", flush=True)
+    print(f"\nonnxruntime {ort.__version__}, one thread each; medians of {args.rounds} rounds x {args.runs} runs (µs)\n")
+    print(f"| model | file | batch | tract µs | onnxruntime µs | tract / onnxruntime |")
+    print(f"|---|---|---|---|---|---|")
+    cases = sorted({k[:3] for k in samples})
+    for model, precision, batch in cases:
+        t = samples.get((model, precision, batch, "tract"))
+        o = samples.get((model, precision, batch, "onnxruntime"))
+        if not t or not o:
+            continue
+        tm, om = statistics.median(t), statistics.median(o)
+        print(f"| {model} | {precision} | {batch} | {tm:.0f} | {om:.0f} | {tm / om:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+//! Latency of each model in tract, one thread, int8 and float files, on the test vector's
+//! inputs (tiled to the batch size). Prints one JSON line per case, for `bench/compare.py`.
+//!
+//!     cargo run --release -p edge-models --example tract_bench -- [--runs 200] [--manifest PATH]
+//!
+//! Also runs under qemu-aarch64 (cross/README.md) to compare int8 with float on ARM code.
+
+use edge_models::{Engine, Input, Manifest, TestVector};
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn main() {
+    let mut runs = 200usize;
+    let mut manifest = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/manifest.toml"));
+    let mut only: Option<String> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--runs" => runs = args.next().and_then(|v| v.parse().ok()).unwrap_or(runs),
+            "--manifest" => manifest = args.next().map(PathBuf::from).unwrap_or(manifest),
+            "--model" => only = args.next(),
+            other => {
+                eprintln!("unknown argument {other}");
+                std::process::exit(2);
+            }
+        }
+    }
+    let m = match Manifest::load(&manifest) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    for entry in &m.models {
+        if only.as_ref().is_some_and(|o| o != &entry.name) {
+            continue;
+        }
+        let vector = match TestVector::load(&m.path(&entry.test_vector), entry) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("{e}");
+                continue;
+            }
+        };
+        let batches: &[usize] = if entry.inputs[0].batched() {
+            &[1, 24]
+        } else {
+            &[1]
+        };
+        for (precision, float) in [("int8", false), ("fp32", true)] {
+            if float && entry.float_file.is_none() {
+                continue;
+            }
+            let engine = if float {
+                Engine::load_float(&m, &entry.name, batches)
+            } else {
+                Engine::load(&m, &entry.name, batches)
+            };
+            let engine = match engine {
+                Ok(e) => e,
+                Err(e) => {
+                    eprintln!("{e}");
+                    continue;
+                }
+            };
+            for &batch in batches {
+                let vb = vector.batch(entry);
+                // tile the vector's items to the batch size
+                let data: Vec<Vec<f32>> = vector
+                    .inputs
+                    .iter()
+                    .zip(&entry.inputs)
+                    .map(|(t, spec)| {
+                        let per_item = t.as_f32().len() / if spec.batched() { vb } else { 1 };
+                        let want = spec.concrete(batch).iter().product::<usize>();
+                        (0..want)
+                            .map(|i| t.as_f32()[i % (per_item * vb.max(1))])
+                            .collect::<Vec<f32>>()
+                    })
+                    .collect();
+                let ints: Vec<Vec<i64>> = data
+                    .iter()
+                    .map(|d| d.iter().map(|&v| v as i64).collect())
+                    .collect();
+                let inputs: Vec<Input<'_>> = entry
+                    .inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, spec)| match spec.dtype {
+                        edge_models::DType::F32 => Input::F32(&data[i]),
+                        edge_models::DType::I64 => Input::I64(&ints[i]),
+                    })
+                    .collect();
+                for _ in 0..runs.min(20) {
+                    let _ = engine.run(batch, &inputs);
+                }
+                let mut times = Vec::with_capacity(runs);
+                for _ in 0..runs {
+                    let t = Instant::now();
+                    if let Err(e) = engine.run(batch, &inputs) {
+                        eprintln!("{e}");
+                        break;
+                    }
+                    times.push(t.elapsed().as_secs_f64() * 1e6);
+                }
+                if times.is_empty() {
+                    continue;
+                }
+                times.sort_by(f64::total_cmp);
+                println!(
+                    "{{\"runtime\":\"tract\",\"model\":\"{}\",\"precision\":\"{precision}\",\"batch\":{batch},\"median_us\":{:.1},\"p90_us\":{:.1},\"runs\":{}}}",
+                    entry.name,
+                    times[times.len() / 2],
+                    times[times.len() * 9 / 10],
+                    times.len()
+                );
+            }
+        }
+    }
+}

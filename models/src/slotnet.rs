@@ -1,0 +1,156 @@
+//! slotnet: slot crops in, fill fraction and occlusion / wrong-product probabilities out.
+
+use crate::engine::{Engine, Input};
+use crate::manifest::Manifest;
+use crate::ModelError;
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{PixelType, ResizeAlg, ResizeOptions, Resizer};
+use std::sync::Mutex;
+
+/// Side of the square crop slotnet takes.
+pub const CROP_SIZE: usize = 64;
+const PIXELS: usize = CROP_SIZE * CROP_SIZE;
+
+/// One slot crop: 64x64 RGB, row-major, 3 bytes a pixel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlotCrop {
+    rgb: Vec<u8>,
+}
+
+impl SlotCrop {
+    /// A crop that is already 64x64 RGB.
+    pub fn from_rgb(rgb: Vec<u8>) -> Result<SlotCrop, String> {
+        if rgb.len() != PIXELS * 3 {
+            return Err(format!(
+                "a slot crop is {CROP_SIZE}x{CROP_SIZE} RGB ({} bytes), got {} bytes",
+                PIXELS * 3,
+                rgb.len()
+            ));
+        }
+        Ok(SlotCrop { rgb })
+    }
+
+    /// Resizes an RGB image of any size (the slot's region of a frame) to the crop size,
+    /// bilinear, as the training pipeline does.
+    pub fn resize_from(width: u32, height: u32, rgb: &[u8]) -> Result<SlotCrop, String> {
+        let src = ImageRef::new(width, height, rgb, PixelType::U8x3)
+            .map_err(|e| format!("slot region: {e}"))?;
+        let mut dst = Image::new(CROP_SIZE as u32, CROP_SIZE as u32, PixelType::U8x3);
+        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(
+            fast_image_resize::FilterType::Bilinear,
+        ));
+        Resizer::new()
+            .resize(&src, &mut dst, &options)
+            .map_err(|e| format!("resizing the slot region: {e}"))?;
+        SlotCrop::from_rgb(dst.into_vec())
+    }
+
+    /// The pixels.
+    pub fn rgb(&self) -> &[u8] {
+        &self.rgb
+    }
+}
+
+/// What slotnet sees in one slot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlotReading {
+    /// Share of the slot's capacity present, 0..1.
+    pub fill: f32,
+    /// Probability that the view is blocked (hand, shopper, cart, glare).
+    pub occluded: f32,
+    /// Probability that a different product sits in the slot.
+    pub wrong_product: f32,
+}
+
+/// The slot model; batches crops `batch` at a time (a full shelf of 24 by default).
+pub struct SlotNet {
+    engine: Engine,
+    batch: usize,
+    scale: f32,
+    buffers: Mutex<Vec<Vec<f32>>>,
+}
+
+impl SlotNet {
+    /// Loads and verifies slotnet; plans for batch 1 and `batch` are built up front.
+    pub fn load(manifest: &Manifest, batch: usize) -> Result<SlotNet, ModelError> {
+        let batch = batch.max(1);
+        let engine = Engine::load(manifest, "slotnet", &[1, batch])?;
+        SlotNet::from_engine(engine, batch)
+    }
+
+    /// Wraps an engine loaded by the caller (e.g. the float file for comparisons).
+    pub fn from_engine(engine: Engine, batch: usize) -> Result<SlotNet, ModelError> {
+        let entry = engine.entry();
+        let size = entry.pre_f64("size")? as usize;
+        if size != CROP_SIZE {
+            return Err(ModelError::Invalid {
+                model: entry.name.clone(),
+                reason: format!("crop size {size} in the manifest, this build crops {CROP_SIZE}"),
+            });
+        }
+        let scale = entry.pre_f64("scale")? as f32;
+        Ok(SlotNet {
+            engine,
+            batch: batch.max(1),
+            scale,
+            buffers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Readings for every crop, in order. Runs batches of `batch` (the last one padded), or
+    /// batch 1 for a single crop.
+    pub fn infer(&self, crops: &[SlotCrop]) -> Result<Vec<SlotReading>, ModelError> {
+        let mut readings = Vec::with_capacity(crops.len());
+        let mut buffer = self
+            .buffers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop()
+            .unwrap_or_default();
+        for chunk in crops.chunks(self.batch) {
+            let n = if chunk.len() == 1 { 1 } else { self.batch };
+            buffer.clear();
+            buffer.resize(n * 3 * PIXELS, 0.0);
+            for (i, crop) in chunk.iter().enumerate() {
+                let planes = &mut buffer[i * 3 * PIXELS..(i + 1) * 3 * PIXELS];
+                for (p, px) in crop.rgb.chunks_exact(3).enumerate() {
+                    planes[p] = px[0] as f32 * self.scale;
+                    planes[PIXELS + p] = px[1] as f32 * self.scale;
+                    planes[2 * PIXELS + p] = px[2] as f32 * self.scale;
+                }
+            }
+            let out = self.engine.run(n, &[Input::F32(&buffer)]);
+            let out = match out {
+                Ok(out) => out,
+                Err(e) => {
+                    self.buffers
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(buffer);
+                    return Err(e);
+                }
+            };
+            readings.extend(
+                out[0]
+                    .data
+                    .chunks_exact(3)
+                    .take(chunk.len())
+                    .map(|r| SlotReading {
+                        fill: r[0].clamp(0.0, 1.0),
+                        occluded: r[1].clamp(0.0, 1.0),
+                        wrong_product: r[2].clamp(0.0, 1.0),
+                    }),
+            );
+        }
+        self.buffers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(buffer);
+        Ok(readings)
+    }
+
+    /// The underlying engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}

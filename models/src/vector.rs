@@ -1,0 +1,117 @@
+//! Test vectors: inputs and the outputs onnxruntime gave for them (`models/CONTRACT.md`).
+
+use crate::engine::Input;
+use crate::manifest::{DType, Dim, ModelEntry};
+use crate::ModelError;
+use serde::Deserialize;
+use std::path::Path;
+
+/// One tensor of a test vector.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VectorTensor {
+    /// Tensor name.
+    pub name: String,
+    /// Element type.
+    pub dtype: DType,
+    /// Concrete shape.
+    pub shape: Vec<usize>,
+    /// Row-major values.
+    pub data: Vec<f64>,
+    #[serde(skip)]
+    f32s: Vec<f32>,
+    #[serde(skip)]
+    i64s: Vec<i64>,
+}
+
+impl VectorTensor {
+    /// The data as the engine takes it.
+    pub fn as_input(&self) -> Input<'_> {
+        match self.dtype {
+            DType::F32 => Input::F32(&self.f32s),
+            DType::I64 => Input::I64(&self.i64s),
+        }
+    }
+
+    /// The data as f32 (for comparing outputs).
+    pub fn as_f32(&self) -> &[f32] {
+        &self.f32s
+    }
+}
+
+/// Inputs and expected outputs. Other top-level keys (notes, extra cases for the training
+/// side's own checks) are ignored.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TestVector {
+    /// In manifest input order.
+    pub inputs: Vec<VectorTensor>,
+    /// In manifest output order.
+    pub outputs: Vec<VectorTensor>,
+}
+
+impl TestVector {
+    /// Reads a vector and checks it against the manifest entry's tensors.
+    pub fn load(path: &Path, entry: &ModelEntry) -> Result<TestVector, ModelError> {
+        let invalid = |reason: String| ModelError::TestVector {
+            model: entry.name.clone(),
+            reason,
+        };
+        let text = std::fs::read(path).map_err(|e| ModelError::File {
+            model: entry.name.clone(),
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let mut vector: TestVector = serde_json::from_slice(&text)
+            .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+        if vector.inputs.len() != entry.inputs.len() || vector.outputs.len() != entry.outputs.len()
+        {
+            return Err(invalid(
+                "the vector's tensors do not match the manifest's".into(),
+            ));
+        }
+        let pairs = vector
+            .inputs
+            .iter_mut()
+            .zip(&entry.inputs)
+            .chain(vector.outputs.iter_mut().zip(&entry.outputs));
+        for (t, spec) in pairs {
+            let fits = t.name == spec.name
+                && t.shape.len() == spec.shape.len()
+                && t.shape.iter().zip(&spec.shape).all(|(n, d)| match d {
+                    Dim::Fixed(f) => f == n,
+                    Dim::Batch(_) => true,
+                })
+                && t.shape.iter().product::<usize>() == t.data.len();
+            if !fits {
+                return Err(invalid(format!(
+                    "tensor {:?} shape {:?} with {} values does not fit {:?} {}",
+                    t.name,
+                    t.shape,
+                    t.data.len(),
+                    spec.name,
+                    spec.shape_text()
+                )));
+            }
+            t.f32s = t.data.iter().map(|&v| v as f32).collect();
+            if spec.dtype == DType::I64 {
+                t.i64s = t.data.iter().map(|&v| v as i64).collect();
+            }
+        }
+        Ok(vector)
+    }
+
+    /// The batch size the vector uses (1 when the model has no batch dimension).
+    pub fn batch(&self, entry: &ModelEntry) -> usize {
+        entry
+            .inputs
+            .iter()
+            .zip(&self.inputs)
+            .find_map(|(spec, t)| {
+                spec.shape
+                    .iter()
+                    .position(|d| matches!(d, Dim::Batch(_)))
+                    .map(|ix| t.shape[ix])
+            })
+            .unwrap_or(1)
+    }
+}

@@ -1,0 +1,399 @@
+//! The shipped models load, verify and answer; bad files and bad inputs give clear errors,
+//! never a panic, and a broken model does not stop the others.
+
+use edge_models::{
+    DayFeatures, Forecaster, History, Manifest, ModelError, ModelSet, Recommender, SlotCrop,
+    SlotNet, TextEncoder, CROP_SIZE,
+};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+fn models_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+fn manifest() -> Manifest {
+    Manifest::load(&models_dir().join("manifest.toml")).expect("models/manifest.toml")
+}
+
+/// A scratch copy of the manifest and every file it names, to damage freely.
+fn scratch() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest();
+    let copy = |rel: &Path| {
+        let to = dir.path().join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(m.path(rel), &to).unwrap();
+    };
+    copy(Path::new("manifest.toml"));
+    for e in &m.models {
+        copy(&e.file);
+        copy(&e.test_vector);
+        for key in ["skus", "tokenizer"] {
+            if let Some(rel) = e.preprocess.get(key).and_then(|v| v.as_str()) {
+                copy(Path::new(rel));
+            }
+        }
+    }
+    let path = dir.path().join("manifest.toml");
+    (dir, path)
+}
+
+fn edit_manifest(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "manifest has no {from:?}");
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+fn day(sales: f32, weekday: u8) -> DayFeatures {
+    DayFeatures {
+        sales,
+        weekday,
+        promotion: false,
+        relative_price: 1.0,
+        stock_out: false,
+    }
+}
+
+fn history(f: impl Fn(usize) -> f32) -> History {
+    History {
+        days: (0..28).map(|i| day(f(i), (i % 7) as u8)).collect(),
+    }
+}
+
+#[test]
+fn every_shipped_model_verifies_and_loads() {
+    let set = ModelSet::load(&models_dir().join("manifest.toml"), 24).unwrap();
+    for r in &set.reports {
+        match &r.result {
+            Ok(ms) => println!("{} {}: ready in {ms:.0} ms", r.name, r.version),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(
+        set.ready(),
+        ["slotnet", "forecaster", "recommender", "text_encoder"]
+    );
+}
+
+#[test]
+fn slotnet_reads_a_shelf_and_batches_agree_with_single_runs() {
+    let net = SlotNet::load(&manifest(), 24).unwrap();
+    // 30 crops: one full batch of 24 and a padded batch of 6
+    let crops: Vec<SlotCrop> = (0..30u32)
+        .map(|i| {
+            let rgb = (0..CROP_SIZE * CROP_SIZE * 3)
+                .map(|p| ((p as u32 * (i + 3) / 7 + i * 11) % 256) as u8)
+                .collect();
+            SlotCrop::from_rgb(rgb).unwrap()
+        })
+        .collect();
+    let batched = net.infer(&crops).unwrap();
+    assert_eq!(batched.len(), 30);
+    for (i, crop) in crops.iter().enumerate().step_by(7) {
+        let single = net.infer(std::slice::from_ref(crop)).unwrap()[0];
+        let b = batched[i];
+        for (x, y) in [
+            (b.fill, single.fill),
+            (b.occluded, single.occluded),
+            (b.wrong_product, single.wrong_product),
+        ] {
+            assert!(
+                (x - y).abs() < 1e-4,
+                "crop {i}: batched {b:?} vs single {single:?}"
+            );
+            assert!((0.0..=1.0).contains(&x));
+        }
+    }
+    assert!(net.infer(&[]).unwrap().is_empty());
+}
+
+#[test]
+fn slot_crops_of_any_size_are_resized_and_bad_buffers_refused() {
+    let crop = SlotCrop::resize_from(200, 120, &vec![128u8; 200 * 120 * 3]).unwrap();
+    assert_eq!(crop.rgb().len(), CROP_SIZE * CROP_SIZE * 3);
+    assert!(crop.rgb().iter().all(|&v| v == 128));
+    assert!(SlotCrop::resize_from(200, 120, &[0u8; 10]).is_err());
+    assert!(SlotCrop::from_rgb(vec![0; 5]).is_err());
+}
+
+#[test]
+fn models_are_shared_across_threads() {
+    let net = Arc::new(SlotNet::load(&manifest(), 8).unwrap());
+    let crop = SlotCrop::from_rgb(
+        (0..CROP_SIZE * CROP_SIZE * 3)
+            .map(|p| (p % 251) as u8)
+            .collect(),
+    )
+    .unwrap();
+    let want = net.infer(std::slice::from_ref(&crop)).unwrap()[0];
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let (net, crop) = (net.clone(), crop.clone());
+            std::thread::spawn(move || {
+                (0..20)
+                    .map(|_| net.infer(std::slice::from_ref(&crop)).unwrap()[0])
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for h in handles {
+        for got in h.join().unwrap() {
+            assert_eq!(got, want);
+        }
+    }
+}
+
+#[test]
+fn forecaster_gives_ordered_non_negative_quantiles_that_follow_the_level() {
+    let f = Forecaster::load(&manifest()).unwrap();
+    let low = f
+        .predict(&history(|i| 2.0 + (i % 7 == 5) as u8 as f32))
+        .unwrap();
+    let high = f
+        .predict(&history(|i| 40.0 + 10.0 * (i % 7 == 5) as u8 as f32))
+        .unwrap();
+    for fc in [&low, &high] {
+        for d in 0..7 {
+            assert!(
+                0.0 <= fc.p10[d] && fc.p10[d] <= fc.p50[d] && fc.p50[d] <= fc.p90[d],
+                "{fc:?}"
+            );
+        }
+    }
+    let sum = |v: &[f32; 7]| v.iter().sum::<f32>();
+    assert!(
+        sum(&high.p50) > 5.0 * sum(&low.p50),
+        "low {low:?} high {high:?}"
+    );
+    // a zero-sales history is valid (slow movers)
+    f.predict(&history(|_| 0.0)).unwrap();
+}
+
+#[test]
+fn forecaster_refuses_nan_inf_negative_and_short_histories() {
+    let f = Forecaster::load(&manifest()).unwrap();
+    for bad in [f32::NAN, f32::INFINITY, -1.0] {
+        let err = f
+            .predict(&history(|i| if i == 10 { bad } else { 3.0 }))
+            .unwrap_err();
+        assert!(matches!(err, ModelError::Input { .. }), "{err}");
+        assert!(err.to_string().contains("day 10"), "{err}");
+    }
+    let short = History {
+        days: vec![day(1.0, 0); 5],
+    };
+    assert!(f.predict(&short).unwrap_err().to_string().contains("28"));
+    let mut price = history(|_| 1.0);
+    price.days[3].relative_price = f32::NAN;
+    assert!(f.predict(&price).is_err());
+}
+
+#[test]
+fn recommender_ranks_the_catalog_and_reports_unknown_skus() {
+    let m = manifest();
+    let r = Recommender::load(&m).unwrap();
+    let skus: Vec<String> =
+        std::fs::read_to_string(m.path(Path::new("vectors/recommender.skus.txt")))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+    let session = [skus[0].as_str(), skus[1].as_str(), "SKU-NOT-IN-CATALOG"];
+    let recs = r.score(&session).unwrap();
+    assert_eq!(recs.unknown, ["SKU-NOT-IN-CATALOG"]);
+    assert_eq!(recs.ranked.len(), r.catalog_len() - 2);
+    assert!(recs
+        .ranked
+        .iter()
+        .all(|(s, _)| s != &skus[0] && s != &skus[1]));
+    assert!(recs.ranked.windows(2).all(|w| w[0].1 >= w[1].1));
+    // only unknown SKUs, or nothing: still a ranking (popularity)
+    assert_eq!(r.score(&["nope"]).unwrap().ranked.len(), r.catalog_len());
+    assert_eq!(r.score(&[]).unwrap().ranked.len(), r.catalog_len());
+}
+
+#[test]
+fn text_encoder_handles_empty_long_chinese_and_emoji_text() {
+    let t = TextEncoder::load(&manifest()).unwrap();
+    let long = "where can I find the organic pasta sauce please ".repeat(250);
+    assert!(long.len() >= 10_000);
+    for text in [
+        "",
+        "   ",
+        long.as_str(),
+        "你好，请问牛奶在哪里？",
+        "🍝🍅 pasta?? 🛒",
+        "\u{0}\u{7f}\u{200b}",
+    ] {
+        let r = t.embed(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        assert_eq!(r.embedding.len(), 384);
+        let norm: f32 = r.embedding.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-2, "{text:?}: norm {norm}");
+        assert!(
+            r.tokens >= 2 && r.tokens <= 64,
+            "{text:?}: {} tokens",
+            r.tokens
+        );
+        assert!(t.intents().contains(&r.intent));
+    }
+    assert_eq!(t.embed(&long).unwrap().tokens, 64);
+}
+
+#[test]
+fn text_encoder_embeddings_relate_similar_questions() {
+    let t = TextEncoder::load(&manifest()).unwrap();
+    let e = |s: &str| t.embed(s).unwrap().embedding;
+    let cos = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    let a = e("where is the pasta sauce");
+    let b = e("in which aisle can I find tomato sauce for spaghetti");
+    let c = e("what time do you close today");
+    assert!(
+        cos(&a, &b) > cos(&a, &c),
+        "similar {} vs unrelated {}",
+        cos(&a, &b),
+        cos(&a, &c)
+    );
+}
+
+#[test]
+fn a_changed_model_file_is_refused_by_hash_and_the_others_still_load() {
+    let (_dir, path) = scratch();
+    let m = Manifest::load(&path).unwrap();
+    let file = m.path(&m.entry("slotnet").unwrap().file);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&file, bytes).unwrap();
+    let err = SlotNet::load(&m, 24).err().unwrap();
+    assert!(matches!(err, ModelError::HashMismatch { .. }), "{err}");
+    assert!(
+        err.to_string().contains("slotnet") && err.to_string().contains("sha256"),
+        "{err}"
+    );
+    let set = ModelSet::load(&path, 24).unwrap();
+    assert!(set.slotnet.is_none());
+    assert_eq!(set.ready(), ["forecaster", "recommender", "text_encoder"]);
+}
+
+#[test]
+fn missing_and_truncated_model_files_give_clear_errors() {
+    let (_dir, path) = scratch();
+    let m = Manifest::load(&path).unwrap();
+    let entry = m.entry("forecaster").unwrap();
+    let file = m.path(&entry.file);
+    std::fs::remove_file(&file).unwrap();
+    let err = Forecaster::load(&m).err().unwrap();
+    assert!(matches!(err, ModelError::File { .. }), "{err}");
+    assert!(err.to_string().contains("forecaster"), "{err}");
+
+    // a truncated file whose hash the manifest was (wrongly) updated to: the parser refuses it
+    let original = std::fs::read(manifest().path(&entry.file)).unwrap();
+    let cut = &original[..original.len() / 3];
+    std::fs::write(&file, cut).unwrap();
+    edit_manifest(&path, &entry.sha256, &edge_models::sha256_hex(cut));
+    let err = Forecaster::load(&Manifest::load(&path).unwrap())
+        .err()
+        .unwrap();
+    assert!(matches!(err, ModelError::Load { .. }), "{err}");
+    assert!(err.to_string().contains("forecaster"), "{err}");
+}
+
+#[test]
+fn a_graph_that_does_not_take_the_declared_shape_is_refused() {
+    let (_dir, path) = scratch();
+    edit_manifest(
+        &path,
+        "shape = [\"N\", 3, 64, 64]",
+        "shape = [\"N\", 3, 48, 48]",
+    );
+    let err = SlotNet::load(&Manifest::load(&path).unwrap(), 24)
+        .err()
+        .unwrap();
+    assert!(
+        matches!(
+            err,
+            ModelError::Shape { .. } | ModelError::Load { .. } | ModelError::Invalid { .. }
+        ),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("slotnet"), "{text}");
+    println!("wrong shape: {text}");
+}
+
+#[test]
+fn an_unsupported_operator_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = models_dir().join("tests/fixtures");
+    for f in ["unsupported_op.onnx", "tiny_ok.onnx"] {
+        std::fs::copy(fixtures.join(f), dir.path().join(f)).unwrap();
+    }
+    let vector = r#"{"inputs":[{"name":"x","dtype":"f32","shape":[1,4],"data":[-1,0,1,2]}],
+                     "outputs":[{"name":"y","dtype":"f32","shape":[1,4],"data":[0,0,1,2]}]}"#;
+    std::fs::write(dir.path().join("v.json"), vector).unwrap();
+    let sha = |f: &str| edge_models::sha256_hex(&std::fs::read(dir.path().join(f)).unwrap());
+    let entry = |name: &str, file: &str| {
+        format!(
+            "[[model]]\nname = \"{name}\"\nversion = \"0\"\nfile = \"{file}\"\nsha256 = \"{}\"\ntest_vector = \"v.json\"\ntolerance = 0.0\n\
+             inputs = [{{ name = \"x\", dtype = \"f32\", shape = [1, 4] }}]\noutputs = [{{ name = \"y\", dtype = \"f32\", shape = [1, 4] }}]\n",
+            sha(file)
+        )
+    };
+    let text = format!(
+        "schema = 1\n{}\n{}",
+        entry("bad", "unsupported_op.onnx"),
+        entry("good", "tiny_ok.onnx")
+    );
+    let path = dir.path().join("manifest.toml");
+    std::fs::write(&path, text).unwrap();
+    let m = Manifest::load(&path).unwrap();
+    let ok = edge_models::Engine::load(&m, "good", &[1]).unwrap();
+    assert_eq!(ok.vector_max_diff, 0.0);
+    let err = edge_models::Engine::load(&m, "bad", &[1]).err().unwrap();
+    assert!(
+        matches!(&err, ModelError::UnsupportedOp { ops, .. } if ops == &["QLinearAdd"]),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("model bad") && err.to_string().contains("QLinearAdd"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_test_vector_that_does_not_reproduce_fails_the_model() {
+    let (_dir, path) = scratch();
+    let m = Manifest::load(&path).unwrap();
+    let vpath = m.path(&m.entry("recommender").unwrap().test_vector);
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&vpath).unwrap()).unwrap();
+    let first = &mut v["outputs"][0]["data"][0];
+    *first = serde_json::json!(first.as_f64().unwrap() + 1.0);
+    std::fs::write(&vpath, v.to_string()).unwrap();
+    let err = Recommender::load(&m).err().unwrap();
+    assert!(matches!(err, ModelError::TestVector { .. }), "{err}");
+}
+
+#[test]
+fn malformed_manifests_are_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("manifest.toml");
+    for (text, needle) in [
+        ("schema = 1\n[[model]]\nname = 3\n", "name"),
+        ("schema = 2\n", "schema 2"),
+        ("schema = 1\n[[model\n", "manifest"),
+        ("\u{0}\u{1}garbage", "manifest"),
+    ] {
+        std::fs::write(&p, text).unwrap();
+        let err = Manifest::load(&p).unwrap_err().to_string();
+        assert!(err.contains(needle), "{text:?}: {err}");
+    }
+    let err = Manifest::load(&dir.path().join("absent.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("absent.toml"), "{err}");
+    let err = ModelSet::load(&dir.path().join("absent.toml"), 1)
+        .err()
+        .unwrap();
+    assert!(matches!(err, ModelError::Manifest { .. }));
+}
