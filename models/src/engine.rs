@@ -43,7 +43,9 @@ struct Runner {
 /// A verified model with optimised plans for the batch sizes it was asked for.
 pub struct Engine {
     entry: ModelEntry,
-    onnx: Vec<u8>,
+    /// The file, kept only while loading: plans for other batch sizes cannot be made later,
+    /// and the daemon does not carry a second copy of every model in memory.
+    onnx: Option<Vec<u8>>,
     plans: Mutex<BTreeMap<usize, Arc<Plan>>>,
     /// Time loading took (hash, parse, optimise, test vector), in milliseconds.
     pub load_ms: f64,
@@ -85,8 +87,9 @@ pub fn read_verified(path: &Path, sha256: &str, model: &str) -> Result<Vec<u8>, 
 }
 
 impl Engine {
-    /// Verifies the file's hash, builds the plan for `batches` and runs the test vector.
-    /// Nothing is reported ready unless all of that passes.
+    /// Verifies the file's hash, builds the plans for `batches` (the only batch sizes `run`
+    /// accepts afterwards) and runs the test vector. Nothing is reported ready unless all of
+    /// that passes.
     pub fn load(manifest: &Manifest, name: &str, batches: &[usize]) -> Result<Engine, ModelError> {
         let entry = manifest
             .entry(name)
@@ -132,7 +135,7 @@ impl Engine {
         let vector_path = manifest.path(&entry.test_vector);
         let engine = Engine {
             entry,
-            onnx,
+            onnx: Some(onnx),
             plans: Mutex::new(BTreeMap::new()),
             load_ms: 0.0,
             vector_max_diff: 0.0,
@@ -186,8 +189,14 @@ impl Engine {
     fn build(&self, batch: usize) -> Result<Plan, ModelError> {
         let name = &self.entry.name;
         let fail = |stage: &str, e: TractError| load_error(name, stage, e);
+        let Some(onnx) = &self.onnx else {
+            return Err(ModelError::Input {
+                model: name.clone(),
+                reason: format!("batch {batch} was not prepared when the model was loaded"),
+            });
+        };
         let mut model = tract_onnx::onnx()
-            .model_for_read(&mut &self.onnx[..])
+            .model_for_read(&mut &onnx[..])
             .map_err(|e| fail("parsing the ONNX file", e))?;
         let graph_inputs = model
             .input_outlets()

@@ -87,8 +87,10 @@ impl Forecaster {
             )));
         }
         if let Some((i, d)) = history.days.iter().enumerate().find(|(_, d)| {
-            !(d.sales.is_finite() && d.sales >= 0.0)
-                || !(d.relative_price.is_finite() && d.relative_price > 0.0)
+            !(d.sales.is_finite()
+                && d.sales >= 0.0
+                && d.relative_price.is_finite()
+                && d.relative_price > 0.0)
                 || d.weekday > 6
         }) {
             return Err(bad(format!("day {i} is invalid: {d:?}")));
