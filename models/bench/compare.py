@@ -54,10 +54,9 @@ def ort_round(manifest, runs):
     return rows
 
 
-def tract_round(runs):
-    out = subprocess.run(
-        ["cargo", "run", "-q", "--release", "-p", "edge-models", "--example", "tract_bench", "--", "--runs", str(runs)],
-        cwd=ROOT, check=True, capture_output=True, text=True).stdout
+def tract_round(runs, binary):
+    out = subprocess.run([binary, "--runs", str(runs), "--manifest", str(MODELS / "manifest.toml")],
+                         cwd=ROOT, check=True, capture_output=True, text=True).stdout
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
@@ -65,12 +64,17 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--tract-bench", help="a built tract_bench binary (default: build it with cargo)")
     args = parser.parse_args()
     manifest = tomllib.loads((MODELS / "manifest.toml").read_text())
-    subprocess.run(["cargo", "build", "-q", "--release", "-p", "edge-models", "--example", "tract_bench"], cwd=ROOT, check=True)
+    binary = args.tract_bench
+    if not binary:
+        subprocess.run(["cargo", "build", "-q", "--release", "-p", "edge-models", "--example", "tract_bench"],
+                       cwd=ROOT, check=True)
+        binary = str(ROOT / "target" / "release" / "examples" / "tract_bench")
     samples = {}
     for r in range(args.rounds):
-        for row in tract_round(args.runs) + ort_round(manifest, args.runs):
+        for row in tract_round(args.runs, binary) + ort_round(manifest, args.runs):
             key = (row["model"], row["precision"], row["batch"], row["runtime"])
             samples.setdefault(key, []).append(row["median_us"])
         print(f"round {r + 1}/{args.rounds} done", flush=True)
