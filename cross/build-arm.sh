@@ -30,6 +30,7 @@ size_of() { stat -c %s "$1" | awk '{ printf "%.1f MiB (%d bytes)", $1 / 1048576,
 # shipped binaries use the dist profile (fat LTO, one codegen unit); `--dist` builds them too,
 # a second full build per target, so CI leaves it out.
 profile=release
+target_dir=${CARGO_TARGET_DIR:-target}
 [[ " $* " == *" --dist "* ]] && profile=dist
 
 for target in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf; do
@@ -39,18 +40,18 @@ done
 
 echo "== $profile binary sizes"
 for target in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf; do
-  bin="target/$target/$profile/edge-runtime"
+  bin="$target_dir/$target/$profile/edge-runtime"
   echo "$target: $(size_of "$bin")"
   file "$bin" 2>/dev/null | sed 's/^/  /' || true
 done
 
 echo "== edge-runtime version under qemu"
-qemu-aarch64 -L /usr/aarch64-linux-gnu "target/aarch64-unknown-linux-gnu/$profile/edge-runtime" version
-qemu-arm -L /usr/arm-linux-gnueabihf "target/armv7-unknown-linux-gnueabihf/$profile/edge-runtime" version
+qemu-aarch64 -L /usr/aarch64-linux-gnu "$target_dir/aarch64-unknown-linux-gnu/$profile/edge-runtime" version
+qemu-arm -L /usr/arm-linux-gnueabihf "$target_dir/armv7-unknown-linux-gnueabihf/$profile/edge-runtime" version
 
 echo "== the ARM binaries verify every model under qemu (sha256, tract load, test vector)"
-qemu-aarch64 -L /usr/aarch64-linux-gnu "target/aarch64-unknown-linux-gnu/$profile/edge-runtime" model verify --manifest models/manifest.toml
-qemu-arm -L /usr/arm-linux-gnueabihf "target/armv7-unknown-linux-gnueabihf/$profile/edge-runtime" model verify --manifest models/manifest.toml
+qemu-aarch64 -L /usr/aarch64-linux-gnu "$target_dir/aarch64-unknown-linux-gnu/$profile/edge-runtime" model verify --manifest models/manifest.toml
+qemu-arm -L /usr/arm-linux-gnueabihf "$target_dir/armv7-unknown-linux-gnueabihf/$profile/edge-runtime" model verify --manifest models/manifest.toml
 
 if [[ $run_tests == 1 ]]; then
   echo "== workspace tests for aarch64 under qemu-user"

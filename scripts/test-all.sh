@@ -39,10 +39,11 @@ cargo test --release --locked --workspace --features edge-runtime/store-sled -- 
 
 step "release build for x86_64"
 cargo build --release --locked -p edge-runtime
-stat -c 'x86_64-unknown-linux-gnu: %s bytes' target/release/edge-runtime
+target_dir=${CARGO_TARGET_DIR:-target}
+stat -c 'x86_64-unknown-linux-gnu: %s bytes' "$target_dir/release/edge-runtime"
 
 step "the shipped binary verifies every model (sha256, tract load, test vector)"
-target/release/edge-runtime model verify --manifest models/manifest.toml
+"$target_dir/release/edge-runtime" model verify --manifest models/manifest.toml
 
 step "the README's demo command starts, serves and stops on Ctrl-C"
 demo_log=$(mktemp)
@@ -62,7 +63,7 @@ grep -q "stopped cleanly" "$demo_log" || { cat "$demo_log"; exit 1; }
 rm -f "$demo_log"
 
 step "systemd unit"
-systemd/verify.sh target/release/edge-runtime
+systemd/verify.sh "$target_dir/release/edge-runtime"
 
 step "ARM: aarch64 and armv7 release builds, aarch64 tests under qemu"
 cross/build-arm.sh
