@@ -90,7 +90,7 @@ TEST_CASES = 3
 STABLE = 1e-5  # max |float64 interpreter - onnxruntime| for a case to count as not sensitive
 # Over every output element. Stable cases agree to ~1e-6 (float rounding); one isolated uint8
 # re-rounding without a range change moves an output by ~1e-4..1e-3; a range cascade by 1e-2..0.3.
-TOLERANCE = 1e-3
+TOLERANCE = 5e-3  # armv7 (NEON) tract differs by 1.1e-3 on an intent logit; x86 and aarch64 by < 1e-6
 
 torch.manual_seed(0)
 torch.set_num_threads(2)
