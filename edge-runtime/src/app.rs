@@ -87,12 +87,18 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
     let models: Arc<OnceLock<ModelSet>> = Arc::default();
     {
         let (metrics, status, models) = (metrics.clone(), model_status.clone(), models.clone());
-        // Not awaited at shutdown: a stop during loading must not wait for it.
-        drop(tokio::task::spawn_blocking(move || {
-            if let Some(set) = crate::models::load(&models_path, &metrics, &status) {
-                let _ = models.set(set);
-            }
-        }));
+        // A plain thread, not spawn_blocking: the runtime's shutdown waits for blocking tasks,
+        // and a stop during loading (seconds on a slow board) must not wait for it.
+        let spawned = std::thread::Builder::new()
+            .name("models".into())
+            .spawn(move || {
+                if let Some(set) = crate::models::load(&models_path, &metrics, &status) {
+                    let _ = models.set(set);
+                }
+            });
+        if let Err(e) = spawned {
+            log::error!("cannot start the model loader thread: {e}; running without models");
+        }
     }
 
     let listener = bind_http(config.http.bind, options.http_any_port).await?;
