@@ -140,25 +140,6 @@ impl TextEncoder {
         })
     }
 
-    /// The token ids and mask for a text (for tests and the benchmark).
-    pub fn tokenize(&self, text: &str) -> Result<(Vec<i64>, Vec<i64>), ModelError> {
-        let encoding = self
-            .tokenizer
-            .encode(text, true)
-            .map_err(|e| ModelError::Input {
-                model: self.engine.entry().name.clone(),
-                reason: e.to_string(),
-            })?;
-        Ok((
-            encoding.get_ids().iter().map(|&i| i as i64).collect(),
-            encoding
-                .get_attention_mask()
-                .iter()
-                .map(|&m| m as i64)
-                .collect(),
-        ))
-    }
-
     /// The underlying engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
