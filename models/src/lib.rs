@@ -13,6 +13,7 @@
 mod engine;
 mod forecaster;
 pub mod manifest;
+mod quad;
 mod recommender;
 pub mod set;
 mod slotnet;
@@ -22,6 +23,7 @@ mod vector;
 pub use engine::{read_verified, sha256_hex, Engine, Input, Output};
 pub use forecaster::{DayFeatures, Forecast, Forecaster, History};
 pub use manifest::{DType, Manifest, ModelEntry, TensorSpec};
+pub use quad::{Point, Quad, QuadError};
 pub use recommender::{Recommendations, Recommender};
 pub use set::{LoadReport, ModelSet};
 pub use slotnet::{SlotCrop, SlotNet, SlotReading, CROP_SIZE};

@@ -2,6 +2,7 @@
 
 use crate::engine::{Engine, Input};
 use crate::manifest::Manifest;
+use crate::quad::Quad;
 use crate::ModelError;
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{PixelType, ResizeAlg, ResizeOptions, Resizer};
@@ -43,6 +44,59 @@ impl SlotCrop {
             .resize(&src, &mut dst, &options)
             .map_err(|e| format!("resizing the slot region: {e}"))?;
         SlotCrop::from_rgb(dst.into_vec())
+    }
+
+    /// Warps the region `quad` of an RGB frame (`width` x `height`, row-major, 3 bytes a pixel)
+    /// to the crop, as the training pipeline does (`crop_quad` in `train/shelf_render.py`):
+    /// output pixel centres map through the quad's homography and are sampled bilinearly at
+    /// pixel-centre coordinates, edges clamped. A region much larger than the crop is
+    /// supersampled (n x n samples a pixel) so that it does not alias; a region up to twice
+    /// the crop size is sampled exactly as in training.
+    pub fn from_quad(width: u32, height: u32, rgb: &[u8], quad: &Quad) -> Result<SlotCrop, String> {
+        let (w, h) = (width as usize, height as usize);
+        if w == 0 || h == 0 || rgb.len() != w * h * 3 {
+            return Err(format!(
+                "a {width}x{height} RGB frame is {} bytes, got {}",
+                w * h * 3,
+                rgb.len()
+            ));
+        }
+        let [x0, y0, x1, y1] = quad.bounds();
+        let side = ((x1 - x0).max(y1 - y0) as f64 / CROP_SIZE as f64).max(1.0);
+        let n = if side <= 2.0 { 1 } else { side.ceil() as usize };
+        let mut out = vec![0u8; PIXELS * 3];
+        let (xmax, ymax) = ((w - 1) as f64, (h - 1) as f64);
+        let inv = 1.0 / (n * n) as f64;
+        for i in 0..CROP_SIZE {
+            for j in 0..CROP_SIZE {
+                let mut acc = [0f64; 3];
+                for si in 0..n {
+                    for sj in 0..n {
+                        let s = (j as f64 + (sj as f64 + 0.5) / n as f64) / CROP_SIZE as f64;
+                        let t = (i as f64 + (si as f64 + 0.5) / n as f64) / CROP_SIZE as f64;
+                        let [x, y] = quad.map(s, t);
+                        let x = (x - 0.5).clamp(0.0, xmax);
+                        let y = (y - 0.5).clamp(0.0, ymax);
+                        let xa = (x.floor() as usize).min(w.saturating_sub(2));
+                        let ya = (y.floor() as usize).min(h.saturating_sub(2));
+                        let xb = (xa + 1).min(w - 1);
+                        let yb = (ya + 1).min(h - 1);
+                        let (fx, fy) = (x - xa as f64, y - ya as f64);
+                        for (c, a) in acc.iter_mut().enumerate() {
+                            let p = |xx: usize, yy: usize| rgb[(yy * w + xx) * 3 + c] as f64;
+                            let top = p(xa, ya) * (1.0 - fx) + p(xb, ya) * fx;
+                            let bot = p(xa, yb) * (1.0 - fx) + p(xb, yb) * fx;
+                            *a += top * (1.0 - fy) + bot * fy;
+                        }
+                    }
+                }
+                for c in 0..3 {
+                    out[(i * CROP_SIZE + j) * 3 + c] =
+                        (acc[c] * inv).round().clamp(0.0, 255.0) as u8;
+                }
+            }
+        }
+        Ok(SlotCrop { rgb: out })
     }
 
     /// The pixels.

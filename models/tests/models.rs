@@ -397,3 +397,38 @@ fn malformed_manifests_are_refused_with_the_reason() {
         .unwrap();
     assert!(matches!(err, ModelError::Manifest { .. }));
 }
+
+#[test]
+fn from_quad_samples_the_region_and_refuses_a_wrong_buffer() {
+    use edge_models::Quad;
+    // A 200x100 frame: left half red, right half blue.
+    let (w, h) = (200u32, 100u32);
+    let mut rgb = vec![0u8; (w * h * 3) as usize];
+    for y in 0..h {
+        for x in 0..w {
+            let i = ((y * w + x) * 3) as usize;
+            if x < 100 {
+                rgb[i] = 255;
+            } else {
+                rgb[i + 2] = 255;
+            }
+        }
+    }
+    // The right half only: every pixel blue.
+    let crop =
+        SlotCrop::from_quad(w, h, &rgb, &Quad::rect(100.0, 0.0, 100.0, 100.0).unwrap()).unwrap();
+    assert!(crop.rgb().chunks_exact(3).all(|p| p == [0, 0, 255]));
+    // Straddling the border: left part red, right part blue.
+    let crop =
+        SlotCrop::from_quad(w, h, &rgb, &Quad::rect(50.0, 0.0, 100.0, 100.0).unwrap()).unwrap();
+    assert_eq!(&crop.rgb()[..3], &[255, 0, 0]);
+    assert_eq!(&crop.rgb()[63 * 3..64 * 3], &[0, 0, 255]);
+    // A quad partly outside the frame is clamped, not a panic; a short buffer is an error.
+    assert!(
+        SlotCrop::from_quad(w, h, &rgb, &Quad::rect(150.0, 50.0, 400.0, 400.0).unwrap()).is_ok()
+    );
+    assert!(
+        SlotCrop::from_quad(w, h, &rgb[..10], &Quad::rect(0.0, 0.0, 50.0, 50.0).unwrap()).is_err()
+    );
+    assert!(SlotCrop::from_quad(0, 0, &[], &Quad::rect(0.0, 0.0, 50.0, 50.0).unwrap()).is_err());
+}
