@@ -24,6 +24,19 @@ pub struct RunOptions {
     pub announce: bool,
     /// When the configured HTTP port is taken, take a free one instead of failing (demo only).
     pub http_any_port: bool,
+    /// Run the stock stage on a simulated store (the demo).
+    pub simulated_stock: Option<SimulatedStock>,
+}
+
+/// The demo's stock stage: a planogram, its catalog and the simulated store behind them.
+#[derive(Debug, Clone)]
+pub struct SimulatedStock {
+    /// Planogram (camera 0 is simulated).
+    pub planogram: crate::stock::planogram::Planogram,
+    /// Catalog with the products' pack looks.
+    pub catalog: crate::catalog::Catalog,
+    /// Simulation settings.
+    pub simulation: crate::stock::service::Simulation,
 }
 
 /// Why the daemon could not run.
@@ -58,7 +71,8 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
         .map_err(|e| AppError::Task(format!("store open task failed: {e}")))??;
     let store = Arc::new(opened.store);
 
-    let metrics = Metrics::new(store.kind().name());
+    let mut metrics = Metrics::new(store.kind().name());
+    let stock_metrics = crate::stock::service::StockMetrics::register(metrics.registry_mut());
     if let Some(aside) = &opened.quarantined {
         metrics.store_quarantined.inc();
         metrics.set_fault("store_corrupt", true);
@@ -113,7 +127,8 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
         heartbeats: heartbeats.clone(),
         readiness: readiness.clone(),
     };
-    let router = http::router(state, config.http.max_body_bytes);
+    let stock_handle = crate::stock::service::StockHandle::default();
+    let router = http::router(state, config.http.max_body_bytes, stock_handle.clone());
     let http_shutdown = shutdown.listener();
     tasks.spawn(async move {
         http::serve(listener, router, http_shutdown)
@@ -172,6 +187,38 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
         ));
     }
 
+    let stock_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut stock_thread = None;
+    if let Some(sim) = options.simulated_stock.clone() {
+        let camera = sim
+            .planogram
+            .cameras
+            .first()
+            .map(|c| (c.id.clone(), c.width, c.height));
+        match camera {
+            Some(camera) => {
+                let ctx = crate::stock::service::StockContext {
+                    slots: sim.planogram.slots(Some(&sim.catalog)),
+                    catalog: sim.catalog,
+                    camera,
+                    models: models.clone(),
+                    outbox: outbox.clone(),
+                    store: store.clone(),
+                    handle: stock_handle.clone(),
+                    heartbeat: heartbeats.register("stock"),
+                    stop: stock_stop.clone(),
+                    snapshot_secs: 10.0,
+                    metrics: stock_metrics.clone(),
+                };
+                match crate::stock::service::spawn_simulated(ctx, sim.simulation) {
+                    Ok(handle) => stock_thread = Some(handle),
+                    Err(e) => log::error!("cannot start the stock thread: {e}"),
+                }
+            }
+            None => log::error!("the planogram has no camera; no stock stage"),
+        }
+    }
+
     let status = format!(
         "running: http {http_addr}, store {} at {}",
         store.kind().name(),
@@ -220,6 +267,7 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
     }
     watchdog::notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
     shutdown.trigger();
+    stock_stop.store(true, std::sync::atomic::Ordering::Relaxed);
 
     let timeout = Duration::from_secs(config.lifecycle.shutdown_timeout_secs);
     let drained = tokio::time::timeout(timeout, async {
@@ -238,6 +286,19 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
             timeout.as_secs()
         );
         tasks.abort_all();
+    }
+    // The stock thread finishes its frame and saves its estimates before the store closes.
+    if let Some(thread) = stock_thread {
+        let deadline = std::time::Instant::now() + timeout;
+        while !thread.is_finished() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if !thread.is_finished() {
+            log::warn!(
+                "the stock thread did not stop within {}s",
+                timeout.as_secs()
+            );
+        }
     }
     // Pending acknowledgements are written before the store closes.
     outbox.sync().await;

@@ -59,7 +59,17 @@ pub enum CatalogError {
     Io(#[from] std::io::Error),
 }
 
+/// The demo store's catalog (240 products, `models/data/demo-catalog.json`), built in.
+pub const DEMO_JSON: &str = include_str!("../../models/data/demo-catalog.json");
+
 impl Catalog {
+    /// The built-in demo catalog.
+    pub fn demo() -> Result<Catalog, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(DEMO_JSON).map_err(|e| format!("demo catalog: {e}"))?;
+        Catalog::from_json(value).map_err(|e| format!("demo catalog: {e}"))
+    }
+
     /// Parses and validates a catalog from JSON, listing every problem found.
     pub fn from_json(value: serde_json::Value) -> Result<Catalog, CatalogError> {
         let catalog: Catalog =

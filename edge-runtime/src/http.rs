@@ -64,13 +64,27 @@ pub struct HttpState {
 }
 
 /// The router with every endpoint.
-pub fn router(state: HttpState, max_body_bytes: usize) -> Router {
+pub fn router(
+    state: HttpState,
+    max_body_bytes: usize,
+    stock: crate::stock::service::StockHandle,
+) -> Router {
+    let stock_routes = Router::new()
+        .route("/api/stock", get(stock_view))
+        .with_state(stock);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
+        .merge(stock_routes)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+}
+
+/// The live stock: per slot, per product, and the recent events, as JSON.
+async fn stock_view(State(stock): State<crate::stock::service::StockHandle>) -> impl IntoResponse {
+    let body = serde_json::to_string(&stock.view()).unwrap_or_else(|_| "{}".into());
+    ([(header::CONTENT_TYPE, "application/json")], body)
 }
 
 async fn healthz() -> &'static str {

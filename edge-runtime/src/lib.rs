@@ -11,6 +11,7 @@ pub mod logging;
 pub mod metrics;
 pub mod models;
 pub mod shutdown;
+pub mod stock;
 pub mod store;
 pub mod sync;
 pub mod torture;

@@ -43,6 +43,9 @@ enum Command {
         /// Send to this MQTT broker (HOST:PORT) instead of starting an embedded one.
         #[arg(long)]
         broker: Option<String>,
+        /// Simulated store seconds per second (the shelf runs a store day in 24 minutes at 30).
+        #[arg(long, default_value_t = 30.0)]
+        speed: f64,
     },
     /// Check a config file and report every problem with line and column.
     CheckConfig {
@@ -63,6 +66,12 @@ enum Command {
     /// Check and describe the models (hash, tract load, test vector on this device).
     #[command(subcommand)]
     Model(ModelCommand),
+    /// Installer tools for the planogram: check a file, or start from the demo.
+    #[command(subcommand)]
+    Planogram(PlanogramCommand),
+    /// Measure the product on simulated stores with known ground truth.
+    #[command(subcommand)]
+    Eval(EvalCommand),
     /// Tools for the project's own tests.
     #[command(hide = true, subcommand)]
     Internal(Internal),
@@ -111,6 +120,51 @@ enum ModelCommand {
 }
 
 #[derive(Subcommand)]
+enum EvalCommand {
+    /// Replay simulated store scenarios through the stock pipeline (rendered frames, slotnet,
+    /// tracker) and print units MAE, out-of-stock recall and precision, delay and false events.
+    Stock {
+        /// Scenario set: `tuning` (the settings were chosen on it) or `reporting` (held out).
+        #[arg(long, value_enum, default_value = "reporting")]
+        set: edge_runtime::stock::eval::ScenarioSet,
+        /// Only the scenario with this name.
+        #[arg(long)]
+        scenario: Option<String>,
+        /// Seconds of simulated time between camera frames.
+        #[arg(long, default_value_t = 5.0)]
+        frame_secs: f64,
+        /// Simulated hours per scenario instead of each scenario's own length.
+        #[arg(long)]
+        hours: Option<f64>,
+        /// Model manifest [default: as `model verify`].
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Write every slot reading with its ground truth to this CSV file.
+        #[arg(long)]
+        trace: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PlanogramCommand {
+    /// Check a planogram and report every problem with line and column.
+    /// Exit 0 ok, 2 problems found, 1 planogram or catalog unusable.
+    Check {
+        /// Planogram file [default: paths.planogram of the config]
+        path: Option<PathBuf>,
+        /// Catalog (JSON) whose SKUs and unit weights to check against [default: paths.catalog
+        /// of the config, if set]
+        #[arg(long)]
+        catalog: Option<PathBuf>,
+        /// Config file [default: $EDGE_RUNTIME_CONFIG or /etc/edge-runtime/config.toml]
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Print the bundled demo planogram, a commented starting point for a store's own.
+    Demo,
+}
+
+#[derive(Subcommand)]
 enum Internal {
     /// Commit record batches until SIGTERM, printing each durable commit (crash tests).
     StoreWriter {
@@ -153,6 +207,12 @@ impl From<Backend> for StoreBackendKind {
 fn say(text: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stdout(), "{text}");
+}
+
+/// Prints a line to stderr; as for [`say`], a closed pipe is not worth a panic.
+fn complain(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{text}");
 }
 
 fn config_path(explicit: Option<PathBuf>) -> PathBuf {
@@ -203,7 +263,8 @@ fn main() -> ExitCode {
             http,
             state_dir,
             broker,
-        } => demo(http, state_dir, broker),
+            speed,
+        } => demo(http, state_dir, broker, speed),
         Command::CheckConfig { path } => {
             let path = config_path(path);
             match Config::load(&path) {
@@ -258,6 +319,14 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Eval(EvalCommand::Stock {
+            set,
+            scenario,
+            frame_secs,
+            hours,
+            manifest,
+            trace,
+        }) => eval_stock(set, scenario, frame_secs, hours, manifest, trace),
         Command::Model(ModelCommand::Verify { manifest, config }) => {
             let path = match models_manifest(manifest, config) {
                 Ok(p) => p,
@@ -290,6 +359,15 @@ fn main() -> ExitCode {
                     ExitCode::from(EXIT_RUNTIME)
                 }
             }
+        }
+        Command::Planogram(PlanogramCommand::Check {
+            path,
+            catalog,
+            config,
+        }) => check_planogram(path, catalog, config),
+        Command::Planogram(PlanogramCommand::Demo) => {
+            say(edge_runtime::stock::planogram::DEMO_TOML.trim_end());
+            ExitCode::SUCCESS
         }
         Command::Version => {
             say(&format!(
@@ -339,7 +417,193 @@ fn main() -> ExitCode {
     }
 }
 
-fn demo(http: SocketAddr, state_dir: Option<PathBuf>, broker: Option<String>) -> ExitCode {
+fn eval_stock(
+    set: edge_runtime::stock::eval::ScenarioSet,
+    only: Option<String>,
+    frame_secs: f64,
+    hours: Option<f64>,
+    manifest: Option<PathBuf>,
+    trace: Option<PathBuf>,
+) -> ExitCode {
+    use edge_runtime::stock::eval;
+    logging::init(log::LevelFilter::Warn);
+    if !(frame_secs.is_finite() && frame_secs >= 0.5)
+        || hours.is_some_and(|h| !(h > 0.0 && h <= 48.0))
+    {
+        eprintln!("--frame-secs must be at least 0.5 and --hours between 0 and 48");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let path = match models_manifest(manifest, None) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let slotnet = edge_models::Manifest::load(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|m| edge_models::SlotNet::load(&m, 24).map_err(|e| e.to_string()));
+    let slotnet = match slotnet {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cannot load slotnet: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    let catalog = match edge_runtime::catalog::Catalog::demo() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    let planogram = edge_runtime::stock::planogram::Planogram::demo();
+    let slots = planogram.slots(Some(&catalog));
+    let Some(camera) = planogram.cameras.first() else {
+        eprintln!("the demo planogram has no camera");
+        return ExitCode::from(EXIT_RUNTIME);
+    };
+    let options = eval::EvalOptions {
+        frame_secs,
+        hours,
+        trace,
+    };
+    let scenarios: Vec<_> = eval::scenarios(set)
+        .into_iter()
+        .filter(|s| only.as_ref().is_none_or(|n| &s.name == n))
+        .collect();
+    if scenarios.is_empty() {
+        eprintln!(
+            "no scenario named {:?} in this set",
+            only.unwrap_or_default()
+        );
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let mut results = Vec::new();
+    for scenario in &scenarios {
+        say(&format!("running {} ...", scenario.name));
+        match eval::run_scenario(
+            &slotnet,
+            &slots,
+            &catalog,
+            (&camera.id, camera.width, camera.height),
+            scenario,
+            &options,
+            &edge_runtime::stock::tracker::TrackerSettings::default(),
+        ) {
+            Ok(r) => results.push(r),
+            Err(e) => {
+                eprintln!("scenario {}: {e}", scenario.name);
+                return ExitCode::from(EXIT_RUNTIME);
+            }
+        }
+    }
+    say(eval::report(&results).trim_end());
+    ExitCode::SUCCESS
+}
+
+/// The demo's shelf: the bundled planogram and catalog, and a simulated store at 30x speed.
+fn demo_stock(speed: f64) -> Result<app::SimulatedStock, String> {
+    if !(speed.is_finite() && (1.0..=3600.0).contains(&speed)) {
+        return Err(format!("--speed {speed}: must be between 1 and 3600"));
+    }
+    let catalog = edge_runtime::catalog::Catalog::demo()?;
+    Ok(app::SimulatedStock {
+        planogram: edge_runtime::stock::planogram::Planogram::demo(),
+        catalog,
+        simulation: edge_runtime::stock::service::Simulation {
+            speed,
+            fps: 2.0,
+            seed: 7,
+            params: edge_sensors::sim::store::ScenarioParams::demo(),
+        },
+    })
+}
+
+/// `planogram check`: the planogram and catalog named on the command line, else the config's.
+fn check_planogram(
+    path: Option<PathBuf>,
+    catalog: Option<PathBuf>,
+    config: Option<PathBuf>,
+) -> ExitCode {
+    use edge_runtime::catalog::Catalog;
+    use edge_runtime::stock::planogram::{Planogram, PlanogramError};
+
+    // The config is read when it is named, or when it has to supply a path; a default config
+    // that is not there does not matter when both files are named or only the catalog is
+    // missing.
+    let explicit = config.is_some();
+    let config_file = config_path(config);
+    let config = if explicit || path.is_none() || (catalog.is_none() && config_file.exists()) {
+        match Config::load(&config_file) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                complain(&e.to_string());
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        }
+    } else {
+        None
+    };
+    let from_config = |pick: fn(&Config) -> Option<PathBuf>| config.as_ref().and_then(pick);
+    let Some(path) = path.or_else(|| from_config(|c| c.paths.planogram.clone())) else {
+        complain(&format!(
+            "edge-runtime: no planogram to check: pass PATH, or set paths.planogram in {}",
+            config_file.display()
+        ));
+        return ExitCode::from(EXIT_CONFIG);
+    };
+    let catalog_path = catalog.or_else(|| from_config(|c| c.paths.catalog.clone()));
+    let catalog = match &catalog_path {
+        Some(file) => {
+            let loaded = std::fs::read(file)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
+                .and_then(|value| Catalog::from_json(value).map_err(|e| e.to_string()));
+            match loaded {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    complain(&format!(
+                        "edge-runtime: cannot use catalog {}: {e}",
+                        file.display()
+                    ));
+                    return ExitCode::from(EXIT_RUNTIME);
+                }
+            }
+        }
+        None => {
+            complain(
+                "note: no catalog (--catalog or paths.catalog): SKUs and catalog unit weights \
+                 are not checked",
+            );
+            None
+        }
+    };
+    match Planogram::load(&path, catalog.as_ref()) {
+        Ok(planogram) => {
+            let slots = planogram.slots(catalog.as_ref());
+            let on_scales = slots.iter().filter(|s| s.scale.is_some()).count();
+            say(&format!(
+                "planogram OK: {} cameras, {} slots, {on_scales} on scales",
+                planogram.cameras.len(),
+                slots.len()
+            ));
+            ExitCode::SUCCESS
+        }
+        Err(e @ PlanogramError::Unreadable { .. }) => {
+            complain(&e.to_string());
+            ExitCode::from(EXIT_RUNTIME)
+        }
+        Err(e) => {
+            complain(&e.to_string());
+            ExitCode::from(EXIT_CONFIG)
+        }
+    }
+}
+
+fn demo(
+    http: SocketAddr,
+    state_dir: Option<PathBuf>,
+    broker: Option<String>,
+    speed: f64,
+) -> ExitCode {
     logging::init(log::LevelFilter::Info);
     let (host, port) = match broker {
         Some(b) => match b
@@ -394,9 +658,17 @@ fn demo(http: SocketAddr, state_dir: Option<PathBuf>, broker: Option<String>) ->
     say(format!(
         "            or: hq-consumer --host {host} --port {port}"
     ));
+    let simulated_stock = match demo_stock(speed) {
+        Ok(stock) => Some(stock),
+        Err(e) => {
+            eprintln!("edge-runtime demo: no simulated shelf: {e}");
+            None
+        }
+    };
     let options = app::RunOptions {
         announce: true,
         http_any_port: true,
+        simulated_stock,
     };
     let code = run_daemon(config, options);
     if temporary {

@@ -14,6 +14,7 @@ pub mod health;
 mod number;
 pub mod scale;
 pub mod serial;
+pub mod sim;
 pub mod temperature;
 
 pub use barcode::{Barcode, BarcodeError, Symbology};

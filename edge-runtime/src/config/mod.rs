@@ -4,8 +4,10 @@
 //! so that an installer fixes the file in one pass instead of one error per restart.
 
 mod diagnostics;
+pub(crate) mod document;
 
-pub use diagnostics::{ConfigError, Problem};
+pub use diagnostics::ConfigError;
+pub use document::Problem;
 
 use serde::Deserialize;
 use std::net::SocketAddr;

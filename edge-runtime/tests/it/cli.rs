@@ -285,3 +285,124 @@ fn camera_snapshot_from_a_folder_camera_and_clear_errors() {
     let o = run(&["camera", "list"]);
     assert!(o.status.success(), "{}", text(&o));
 }
+
+fn demo_catalog() -> String {
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../models/data/demo-catalog.json"
+    )
+    .to_string()
+}
+
+#[test]
+fn printed_demo_planogram_passes_planogram_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&["planogram", "demo"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let path = dir.path().join("planogram.toml");
+    std::fs::write(&path, &o.stdout).unwrap();
+    let file = path.to_str().unwrap();
+
+    let o = run(&["planogram", "check", file, "--catalog", &demo_catalog()]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("planogram OK: 1 cameras, 24 slots, 24 on scales"),
+        "{t}"
+    );
+    assert!(!t.contains("not checked"), "{t}");
+
+    // Without a catalog the check still runs, and says what it could not check.
+    let o = run(&["planogram", "check", file]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("planogram OK") && t.contains("not checked"),
+        "{t}"
+    );
+}
+
+#[test]
+fn planogram_check_reports_every_planted_problem_with_its_line_and_exits_2() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/bad-planogram.toml"
+    );
+    let o = run(&["planogram", "check", path, "--catalog", &demo_catalog()]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    let fixture = std::fs::read_to_string(path).unwrap();
+    let planted: Vec<(usize, &str)> = fixture
+        .lines()
+        .enumerate()
+        .filter_map(|(i, line)| Some((i + 1, line.split_once("# <- ")?.1)))
+        .collect();
+    for (line, words) in &planted {
+        let found = t
+            .lines()
+            .any(|l| l.starts_with(&format!("error: {path}:{line}:")) && l.contains(words));
+        assert!(found, "missing {words:?} on line {line} in\n{t}");
+    }
+    assert!(
+        t.contains(&format!("{} problems found", planted.len())),
+        "{t}"
+    );
+}
+
+#[test]
+fn planogram_check_takes_both_files_from_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let planogram = dir.path().join("planogram.toml");
+    std::fs::write(&planogram, run(&["planogram", "demo"]).stdout).unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[identity]\nstore_id = \"s\"\ndevice_id = \"d\"\n[paths]\nstate_dir = \"{}\"\n\
+             planogram = \"{}\"\ncatalog = \"{}\"\n",
+            dir.path().display(),
+            planogram.display(),
+            demo_catalog()
+        ),
+    )
+    .unwrap();
+    let o = run(&["planogram", "check", "-c", config.to_str().unwrap()]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("24 slots") && !t.contains("not checked"), "{t}");
+
+    // A SKU the catalog does not know is found through the config's catalog too.
+    let text_with_unknown = std::fs::read_to_string(&planogram)
+        .unwrap()
+        .replacen("SKU04291", "SKU00000", 1);
+    std::fs::write(&planogram, text_with_unknown).unwrap();
+    let o = run(&["planogram", "check", "-c", config.to_str().unwrap()]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(t.contains("\"SKU00000\" is not in the catalog"), "{t}");
+}
+
+#[test]
+fn unreadable_planogram_or_catalog_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.toml");
+    let o = run(&["planogram", "check", missing.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("cannot read planogram file"),
+        "{}",
+        text(&o)
+    );
+
+    let planogram = dir.path().join("planogram.toml");
+    std::fs::write(&planogram, run(&["planogram", "demo"]).stdout).unwrap();
+    let o = run(&[
+        "planogram",
+        "check",
+        planogram.to_str().unwrap(),
+        "--catalog",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("cannot use catalog"), "{}", text(&o));
+}

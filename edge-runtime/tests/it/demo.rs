@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 #[test]
 fn demo_serves_http_and_streams_to_its_embedded_broker() {
     let mut child = command()
-        .args(["demo", "--http", "127.0.0.1:0"])
+        // 600x: the simulated store sells, runs low and restocks within the test's minute.
+        .args(["demo", "--http", "127.0.0.1:0", "--speed", "600"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -83,6 +84,53 @@ fn demo_serves_http_and_streams_to_its_embedded_broker() {
     }
     let health = &consumer.payloads("health")[0];
     assert_eq!(health["store"], "demo-store");
+
+    // The simulated shelf: live stock over HTTP, events and snapshots over MQTT, all valid.
+    let end = Instant::now() + Duration::from_secs(120);
+    loop {
+        let events = consumer.payloads("stock/events");
+        let states = consumer.payloads("stock/state");
+        if !events.is_empty() && !states.is_empty() {
+            for e in &events {
+                crate::schemas::assert_valid("stock.event@1", e);
+            }
+            for s in &states {
+                crate::schemas::assert_valid("stock.state@1", s);
+            }
+            let skus = states[0]["skus"].as_array().expect("skus");
+            assert_eq!(
+                skus.len(),
+                24,
+                "one entry per product of the demo planogram"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "no stock events and snapshots after 120 s ({} events, {} snapshots); demo log:\n{}",
+            events.len(),
+            states.len(),
+            log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (code, body) = http_get(http, "/api/stock").expect("GET /api/stock");
+    assert_eq!(code, 200);
+    let view: serde_json::Value = serde_json::from_str(&body).expect("stock JSON");
+    assert_eq!(
+        view["slots"].as_array().map(|s| s.len()),
+        Some(24),
+        "{view}"
+    );
+    assert!(
+        view["frames"].as_u64().unwrap_or(0) > 0,
+        "frames were read: {view}"
+    );
+    let (_, metrics) = http_get(http, "/metrics").expect("metrics");
+    assert!(
+        metrics.contains("edge_stock_units{"),
+        "per-slot stock in /metrics"
+    );
 
     signal(&child, libc::SIGINT);
     let status = wait_exit(&mut child, Duration::from_secs(10)).expect("demo stops on Ctrl-C");

@@ -1,0 +1,481 @@
+//! The stock stage of the daemon: a thread that turns frames and weights into the live stock
+//! state, publishes events and snapshots through the outbox, keeps the tracker's memory and
+//! the estimated sales in the store, and serves the state to the HTTP API.
+//!
+//! Its input today is the simulated store (the demo): a [`StoreSim`] on simulated time, drawn
+//! by the [`ShelfRenderer`] and read by the same cropper and slotnet a real camera goes
+//! through; its scales feed the tracker as load cells would.
+
+use super::pipeline::ShelfReader;
+use super::tracker::{
+    per_sku, SkuState, SlotMemory, SlotState, StockEvent, Tracker, TrackerSettings,
+};
+use super::SlotSpec;
+use crate::catalog::Catalog;
+use crate::store::{Batch, Store};
+use crate::sync::outbox::{Outbox, Outgoing};
+use crate::sync::Class;
+use crate::watchdog::Heartbeat;
+use edge_models::ModelSet;
+use edge_sensors::sim::render::ShelfRenderer;
+use edge_sensors::sim::store::{ScenarioParams, StoreSim};
+use serde::Serialize;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+/// Store table of the tracker's memory and the estimated sales.
+pub const TABLE: &str = "stock";
+const MEMORY_KEY: &[u8] = b"memory";
+/// Events kept for the HTTP view.
+const RECENT_EVENTS: usize = 50;
+
+/// An event as published: the tracker's event with wall-clock time.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublishedEvent {
+    /// RFC 3339 time.
+    pub at: String,
+    /// The event.
+    #[serde(flatten)]
+    pub event: StockEvent,
+}
+
+/// What the HTTP API and the kiosk read.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StockView {
+    /// Where the readings come from ("simulated store", ...).
+    pub source: String,
+    /// Simulated time, when simulated.
+    pub clock: Option<String>,
+    /// Frames read.
+    pub frames: u64,
+    /// Per slot.
+    pub slots: Vec<SlotState>,
+    /// Per product.
+    pub skus: Vec<SkuState>,
+    /// The most recent events, newest last.
+    pub events: VecDeque<PublishedEvent>,
+    /// Why there is no live state yet, if so.
+    pub waiting: Option<String>,
+}
+
+/// A shared read handle on the live stock.
+#[derive(Debug, Clone, Default)]
+pub struct StockHandle(Arc<RwLock<StockView>>);
+
+impl StockHandle {
+    /// A copy of the current view.
+    pub fn view(&self) -> StockView {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut StockView)) {
+        f(&mut self.0.write().unwrap_or_else(|p| p.into_inner()));
+    }
+}
+
+/// How the simulated shelf runs.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    /// Simulated seconds per wall second.
+    pub speed: f64,
+    /// Frames per wall second.
+    pub fps: f64,
+    /// Seed of the simulated store.
+    pub seed: u64,
+    /// Store behaviour.
+    pub params: ScenarioParams,
+}
+
+/// Everything the stock thread needs.
+pub struct StockContext {
+    /// Planogram slots.
+    pub slots: Vec<SlotSpec>,
+    /// The catalog (pack looks for the simulator).
+    pub catalog: Catalog,
+    /// Camera id, frame width and height (camera 0 of the planogram).
+    pub camera: (String, u32, u32),
+    /// The models, once loaded.
+    pub models: Arc<OnceLock<ModelSet>>,
+    /// Where events and snapshots go.
+    pub outbox: Outbox,
+    /// Where memory and sales are kept.
+    pub store: Arc<Store>,
+    /// The live view.
+    pub handle: StockHandle,
+    /// Beats while the stage makes progress.
+    pub heartbeat: Heartbeat,
+    /// Set at shutdown.
+    pub stop: Arc<AtomicBool>,
+    /// Seconds between `stock/state` snapshots (wall time).
+    pub snapshot_secs: f64,
+    /// Metrics to keep current.
+    pub metrics: StockMetrics,
+}
+
+/// Starts the simulated shelf on its own thread.
+pub fn spawn_simulated(
+    ctx: StockContext,
+    sim: Simulation,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("stock".into())
+        .spawn(move || {
+            if let Err(e) = run_simulated(&ctx, &sim) {
+                log::error!("stock stage stopped: {e}");
+                ctx.handle
+                    .update(|v| v.waiting = Some(format!("stopped: {e}")));
+            }
+        })
+}
+
+fn run_simulated(ctx: &StockContext, sim: &Simulation) -> Result<(), String> {
+    let sims = super::eval::sim_slots(&ctx.slots, &ctx.catalog)?;
+    let start = SystemTime::now();
+    let mut store_sim = StoreSim::new(sims.clone(), sim.params.clone(), sim.seed, start)?;
+    let (camera_id, width, height) = &ctx.camera;
+    let mut renderer = ShelfRenderer::new(0, *width, *height, &sims, sim.seed)?;
+    let mut reader = ShelfReader::new(camera_id, 0, *width, *height, &ctx.slots);
+    let mut tracker = Tracker::new(ctx.slots.clone(), TrackerSettings::default());
+    if let Some(memory) = load_memory(&ctx.store) {
+        tracker.restore(&memory, 0.0);
+        log::info!(
+            "stock: restored the last estimates of {} slots",
+            memory.len()
+        );
+    }
+    ctx.handle.update(|v| {
+        v.source = "simulated store (demo)".into();
+        v.waiting = Some("waiting for slotnet to load".into());
+    });
+
+    // Wait for slotnet; the heartbeat keeps beating, a stop ends the wait.
+    let model = loop {
+        ctx.heartbeat.beat();
+        if ctx.stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        if let Some(set) = ctx.models.get() {
+            match &set.slotnet {
+                Some(_) => break set,
+                None => return Err("slotnet did not load; see the models lines above".into()),
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let slotnet = model.slotnet.as_ref().ok_or("slotnet missing")?;
+    ctx.handle.update(|v| v.waiting = None);
+    log::info!(
+        "stock: simulated store with {} slots, {:.0}x speed, {:.1} frames/s",
+        ctx.slots.len(),
+        sim.speed,
+        sim.fps
+    );
+
+    let period = Duration::from_secs_f64(1.0 / sim.fps.clamp(0.05, 30.0));
+    let step = (sim.speed / sim.fps.clamp(0.05, 30.0)).max(1.0);
+    let mut t = 0.0f64;
+    let mut frame_no = 0u64;
+    let mut last_snapshot = Instant::now();
+    let mut next = Instant::now();
+    while !ctx.stop.load(Ordering::Relaxed) {
+        ctx.heartbeat.beat();
+        // Simulated time advances in whole seconds; the scales report every second.
+        let target = t + step;
+        while t + 1.0 <= target {
+            store_sim.advance(Duration::from_secs(1));
+            t += 1.0;
+            for (i, slot) in sims.iter().enumerate() {
+                if let Some(grams) = slot.scale_channel.and_then(|c| store_sim.scale_reading(c)) {
+                    tracker.weight(i, t, grams);
+                }
+            }
+        }
+        if store_sim.camera_online(0) {
+            let frame = renderer.render(store_sim.contents(), &store_sim.occluders(), frame_no);
+            frame_no += 1;
+            match reader.read(slotnet, frame.width, frame.height, &frame.rgb) {
+                Ok(readings) => {
+                    for (i, obs) in readings {
+                        tracker.camera(i, t, obs);
+                    }
+                }
+                Err(e) => log::warn!("stock: {e}"),
+            }
+        } else {
+            tracker.camera_offline(0, t);
+        }
+        let events = tracker.tick(t);
+        ctx.metrics.update(&tracker, reader.times(), &events);
+        let clock = crate::clock::rfc3339(store_sim.now());
+        publish_events(ctx, &events, &clock);
+        record_sales(ctx, &mut tracker, store_sim.now());
+        let states = tracker.states();
+        let frames = reader.times().frames;
+        ctx.handle.update(|v| {
+            v.skus = per_sku(&states);
+            v.slots = states;
+            v.frames = frames;
+            v.clock = Some(clock.clone());
+        });
+        if last_snapshot.elapsed().as_secs_f64() >= ctx.snapshot_secs {
+            last_snapshot = Instant::now();
+            publish_snapshot(ctx, &clock);
+            save_memory(&ctx.store, &tracker.memory());
+        }
+        next += period;
+        let now = Instant::now();
+        if next > now {
+            sleep_unless_stopped(&ctx.stop, next - now);
+        } else {
+            next = now;
+        }
+    }
+    save_memory(&ctx.store, &tracker.memory());
+    Ok(())
+}
+
+fn sleep_unless_stopped(stop: &AtomicBool, mut left: Duration) {
+    while !left.is_zero() && !stop.load(Ordering::Relaxed) {
+        let nap = left.min(Duration::from_millis(100));
+        std::thread::sleep(nap);
+        left -= nap;
+    }
+}
+
+fn publish_events(ctx: &StockContext, events: &[StockEvent], clock: &str) {
+    if events.is_empty() {
+        return;
+    }
+    let mut messages = Vec::new();
+    let mut published = Vec::new();
+    for e in events {
+        let p = PublishedEvent {
+            at: clock.to_string(),
+            event: e.clone(),
+        };
+        log::info!(
+            "stock event: {:?} slot {} ({}) {}{}",
+            e.kind,
+            e.slot,
+            e.sku,
+            e.detail,
+            if e.cleared { " [cleared]" } else { "" }
+        );
+        if let Ok(serde_json::Value::Object(body)) = serde_json::to_value(&p) {
+            messages.push(Outgoing {
+                class: Class::Critical,
+                topic: "stock/events".into(),
+                qos: 1,
+                schema: "stock.event@1",
+                body,
+            });
+        }
+        published.push(p);
+    }
+    if let Err(e) = ctx.outbox.enqueue_blocking(messages) {
+        log::warn!("stock: cannot queue {} events: {e}", events.len());
+    }
+    ctx.handle.update(|v| {
+        v.events.extend(published);
+        while v.events.len() > RECENT_EVENTS {
+            v.events.pop_front();
+        }
+    });
+}
+
+fn publish_snapshot(ctx: &StockContext, clock: &str) {
+    let view = ctx.handle.view();
+    let mut body = serde_json::Map::new();
+    body.insert("clock".into(), clock.into());
+    body.insert(
+        "skus".into(),
+        serde_json::to_value(&view.skus).unwrap_or_default(),
+    );
+    let msg = Outgoing {
+        class: Class::State,
+        topic: "stock/state".into(),
+        qos: 1,
+        schema: "stock.state@1",
+        body,
+    };
+    if let Err(e) = ctx.outbox.enqueue_blocking(vec![msg]) {
+        log::warn!("stock: cannot queue the state snapshot: {e}");
+    }
+}
+
+/// Adds estimated sales to the per-SKU, per-day totals in the store (`sales/{sku}/{date}`).
+fn record_sales(ctx: &StockContext, tracker: &mut Tracker, now: SystemTime) {
+    let sales = tracker.take_sales();
+    if sales.is_empty() {
+        return;
+    }
+    let day = crate::clock::rfc3339(now)
+        .get(..10)
+        .unwrap_or("unknown")
+        .to_string();
+    let mut batch = Batch::new();
+    for sale in &sales {
+        let key = format!("sales/{}/{day}", sale.sku);
+        let before = ctx
+            .store
+            .get(TABLE, key.as_bytes())
+            .ok()
+            .flatten()
+            .and_then(|v| String::from_utf8(v).ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        batch.put(
+            TABLE,
+            key.as_bytes(),
+            (before + sale.units as u64).to_string().as_bytes(),
+        );
+    }
+    if let Err(e) = ctx.store.commit(batch) {
+        log::warn!("stock: cannot store {} sales: {e}", sales.len());
+    }
+}
+
+fn load_memory(store: &Store) -> Option<Vec<SlotMemory>> {
+    let bytes = store.get(TABLE, MEMORY_KEY).ok().flatten()?;
+    match serde_json::from_slice(&bytes) {
+        Ok(memory) => Some(memory),
+        Err(e) => {
+            log::warn!("stock: ignoring the stored estimates, they do not parse: {e}");
+            None
+        }
+    }
+}
+
+fn save_memory(store: &Store, memory: &[SlotMemory]) {
+    let Ok(bytes) = serde_json::to_vec(memory) else {
+        return;
+    };
+    let mut batch = Batch::new();
+    batch.put(TABLE, MEMORY_KEY, &bytes);
+    if let Err(e) = store.commit(batch) {
+        log::warn!("stock: cannot store the estimates: {e}");
+    }
+}
+
+/// Labels of a slot metric.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct SlotLabels {
+    /// Slot id.
+    pub slot: String,
+    /// Its product.
+    pub sku: String,
+}
+
+/// Labels of a stock event metric.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct EventLabels {
+    /// Event kind.
+    pub kind: String,
+}
+
+/// The stock stage's metrics.
+#[derive(Clone, Default)]
+pub struct StockMetrics {
+    units: prometheus_client::metrics::family::Family<
+        SlotLabels,
+        prometheus_client::metrics::gauge::Gauge<f64, std::sync::atomic::AtomicU64>,
+    >,
+    confidence: prometheus_client::metrics::family::Family<
+        SlotLabels,
+        prometheus_client::metrics::gauge::Gauge<f64, std::sync::atomic::AtomicU64>,
+    >,
+    out: prometheus_client::metrics::family::Family<
+        SlotLabels,
+        prometheus_client::metrics::gauge::Gauge,
+    >,
+    events: prometheus_client::metrics::family::Family<
+        EventLabels,
+        prometheus_client::metrics::counter::Counter,
+    >,
+    frames: prometheus_client::metrics::counter::Counter,
+    occluded: prometheus_client::metrics::gauge::Gauge,
+    rejected_weights: prometheus_client::metrics::gauge::Gauge,
+    stage_seconds: prometheus_client::metrics::family::Family<
+        crate::metrics::StageLabels,
+        prometheus_client::metrics::gauge::Gauge<f64, std::sync::atomic::AtomicU64>,
+    >,
+}
+
+impl StockMetrics {
+    /// Registers the metrics.
+    pub fn register(registry: &mut prometheus_client::registry::Registry) -> StockMetrics {
+        let m = StockMetrics::default();
+        registry.register(
+            "stock_units",
+            "Estimated units on the shelf per slot",
+            m.units.clone(),
+        );
+        registry.register(
+            "stock_confidence",
+            "Confidence of the estimate per slot, 0..1",
+            m.confidence.clone(),
+        );
+        registry.register("stock_out", "1 while a slot is out of stock", m.out.clone());
+        registry.register(
+            "stock_events",
+            "Stock events raised, per kind",
+            m.events.clone(),
+        );
+        registry.register(
+            "stock_frames",
+            "Camera frames read by slotnet",
+            m.frames.clone(),
+        );
+        registry.register(
+            "stock_occluded_readings",
+            "Slot readings dropped because the view was blocked",
+            m.occluded.clone(),
+        );
+        registry.register(
+            "stock_rejected_weights",
+            "Load-cell readings rejected as impossible (negative, overload, leaning)",
+            m.rejected_weights.clone(),
+        );
+        registry.register(
+            "stock_stage_seconds",
+            "Seconds spent per stock stage since start (crop, infer)",
+            m.stage_seconds.clone(),
+        );
+        m
+    }
+
+    fn update(&self, tracker: &Tracker, times: super::pipeline::StageTimes, events: &[StockEvent]) {
+        for s in tracker.states() {
+            let labels = SlotLabels {
+                slot: s.slot.clone(),
+                sku: s.sku.clone(),
+            };
+            self.units.get_or_create(&labels).set(s.units);
+            self.confidence.get_or_create(&labels).set(s.confidence);
+            self.out
+                .get_or_create(&labels)
+                .set(i64::from(s.level == super::tracker::Level::Out));
+        }
+        for e in events {
+            let kind = serde_json::to_value(e.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            self.events.get_or_create(&EventLabels { kind }).inc();
+        }
+        let frames = times.frames.saturating_sub(self.frames.get());
+        self.frames.inc_by(frames);
+        let c = tracker.counters();
+        self.occluded.set(c.occluded_readings as i64);
+        self.rejected_weights.set(c.rejected_weights as i64);
+        for (stage, d) in [("crop", times.crop), ("infer", times.infer)] {
+            self.stage_seconds
+                .get_or_create(&crate::metrics::StageLabels {
+                    stage: stage.into(),
+                })
+                .set(d.as_secs_f64());
+        }
+    }
+}
