@@ -144,3 +144,58 @@ impl ShelfReader {
         self.times
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use edge_models::{Manifest, Quad};
+
+    fn slotnet() -> SlotNet {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/manifest.toml");
+        SlotNet::load(&Manifest::load(&path).expect("manifest"), 24).expect("slotnet")
+    }
+
+    fn spec(id: &str, camera: usize, x: f32) -> SlotSpec {
+        SlotSpec {
+            id: id.into(),
+            camera,
+            quad: Quad::rect(x, 10.0, 100.0, 80.0).unwrap(),
+            sku: "SKU".into(),
+            facings: 2,
+            capacity: 6,
+            unit_grams: None,
+            scale: None,
+            low_stock: 1,
+        }
+    }
+
+    #[test]
+    fn reads_its_cameras_slots_and_refuses_bad_frames() {
+        let model = slotnet();
+        let slots = vec![spec("a", 0, 0.0), spec("b", 1, 0.0), spec("c", 0, 150.0)];
+        let mut reader = ShelfReader::new("cam", 0, 320, 120, &slots);
+        let frame = vec![90u8; 320 * 120 * 3];
+        let readings = reader.read(&model, 320, 120, &frame).unwrap();
+        let ids: Vec<usize> = readings.iter().map(|(i, _)| *i).collect();
+        assert_eq!(ids, vec![0, 2], "only camera 0's slots, by planogram index");
+        assert!(readings.iter().all(|(_, r)| (0.0..=1.0).contains(&r.fill)));
+        assert_eq!(reader.times().frames, 1);
+
+        // A frame of another resolution, and a buffer that does not match its size.
+        let err = reader
+            .read(&model, 640, 360, &vec![0u8; 640 * 360 * 3])
+            .unwrap_err();
+        assert!(
+            matches!(err, FrameRejected::WrongResolution { .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("640x360"), "{err}");
+        let err = reader.read(&model, 320, 120, &frame[..1000]).unwrap_err();
+        assert!(matches!(err, FrameRejected::Corrupt { .. }), "{err}");
+        assert_eq!(
+            reader.times().frames,
+            1,
+            "refused frames are not counted as read"
+        );
+    }
+}

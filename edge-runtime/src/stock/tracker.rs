@@ -33,6 +33,8 @@ use std::collections::VecDeque;
 pub struct TrackerSettings {
     /// Clear camera readings the median runs over.
     pub camera_window: usize,
+    /// ... and only those younger than this, seconds (with slow frames the median would lag).
+    pub camera_window_secs: f64,
     /// A reading with P(occluded) at or above this is dropped.
     pub occluded_threshold: f32,
     /// A source with no usable reading for this long is stale, seconds.
@@ -69,6 +71,7 @@ impl Default for TrackerSettings {
     fn default() -> Self {
         TrackerSettings {
             camera_window: 5,
+            camera_window_secs: 90.0,
             occluded_threshold: 0.5,
             stale_after: 30.0,
             confidence_half_life: 600.0,
@@ -392,7 +395,13 @@ impl Tracker {
         track
             .clear
             .push_back((t, obs.fill.clamp(0.0, 1.0), obs.wrong.clamp(0.0, 1.0)));
-        while track.clear.len() > self.settings.camera_window.max(1) {
+        let oldest = t - self.settings.camera_window_secs;
+        while track.clear.len() > self.settings.camera_window.max(1)
+            || track
+                .clear
+                .front()
+                .is_some_and(|c| c.0 < oldest && track.clear.len() > 1)
+        {
             track.clear.pop_front();
         }
     }
@@ -1038,6 +1047,36 @@ mod tests {
         tr.tick(31.0);
         assert_eq!(tr.states()[0].units, before[0].units);
         assert_eq!(tr.counters().rejected_weights, 4);
+    }
+
+    #[test]
+    fn a_clock_jump_raises_nothing_false() {
+        let mut tr = Tracker::new(vec![slot("a", 8, true)], TrackerSettings::default());
+        run(&mut tr, 0.0, 100.0, |_| Some(clear(0.5)), |_| Some(1000.0));
+        // The caller's clock jumps back an hour, then forward a day: readings keep coming.
+        let mut events = run(
+            &mut tr,
+            -3600.0,
+            -3500.0,
+            |_| Some(clear(0.5)),
+            |_| Some(1000.0),
+        );
+        events.extend(run(
+            &mut tr,
+            86_400.0,
+            86_500.0,
+            |_| Some(clear(0.5)),
+            |_| Some(1000.0),
+        ));
+        let state = &tr.states()[0];
+        assert!((state.units - 4.0).abs() < 0.1, "{state:?}");
+        assert!(
+            events
+                .iter()
+                .all(|e| e.kind != EventKind::OutOfStock && e.kind != EventKind::LowStock),
+            "{events:?}"
+        );
+        assert!(tr.take_sales().is_empty());
     }
 
     #[test]
