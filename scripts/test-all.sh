@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project: installs what is missing (Debian packages, rustup targets and
 # components), then format check, clippy, the test suite on x86_64, the release build, the
-# systemd unit check, and the ARM builds with the aarch64 tests under qemu-user.
+# parser fuzzers, the systemd unit check, and the ARM builds with the aarch64 tests under qemu-user.
 # This is the README's test command and what CI (.ci/run) calls.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,6 +61,9 @@ kill -INT "$demo_pid"
 wait "$demo_pid" || { cat "$demo_log"; echo "demo did not stop cleanly"; exit 1; }
 grep -q "stopped cleanly" "$demo_log" || { cat "$demo_log"; exit 1; }
 rm -f "$demo_log"
+
+step "fuzzers: every sensors parser for FUZZ_SECS (default 60) seconds"
+scripts/fuzz.sh
 
 step "systemd unit"
 systemd/verify.sh "$target_dir/release/edge-runtime"
