@@ -245,12 +245,19 @@ pub fn run_scenario(
     let mut next_frame = 0.0f64;
     let mut trace = match &options.trace {
         Some(path) => {
-            let file = std::fs::File::create(path)
+            // Appended: one file holds every scenario of a run (the command truncates it).
+            let file = std::fs::File::options()
+                .create(true)
+                .append(true)
+                .open(path)
                 .map_err(|e| format!("cannot write the trace {}: {e}", path.display()))?;
+            let empty = file.metadata().map(|m| m.len() == 0).unwrap_or(false);
             let mut w = std::io::BufWriter::new(file);
             use std::io::Write;
-            writeln!(w, "scenario,t,slot,truth,foreign,coverage,fill,occluded,wrong,units_weight,units_camera")
-                .map_err(|e| e.to_string())?;
+            if empty {
+                writeln!(w, "scenario,t,slot,truth,foreign,coverage,fill,occluded,wrong,units_weight,units_camera")
+                    .map_err(|e| e.to_string())?;
+            }
             Some(w)
         }
         None => None,
