@@ -460,6 +460,12 @@ fn eval_stock(
         eprintln!("the demo planogram has no camera");
         return ExitCode::from(EXIT_RUNTIME);
     };
+    if let Some(path) = &trace {
+        if let Err(e) = std::fs::write(path, b"") {
+            eprintln!("cannot write the trace {}: {e}", path.display());
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    }
     let options = eval::EvalOptions {
         frame_secs,
         hours,
