@@ -12,6 +12,7 @@ pub mod pipeline;
 pub mod planogram;
 pub mod service;
 pub mod tracker;
+pub mod update;
 
 use edge_models::Quad;
 

@@ -158,7 +158,21 @@ fn apply(kind: Kind, id: String, body: Value, state_dir: &std::path::Path) -> Ac
             },
             Err(e) => reject(kind_name, Some(id), e.to_string()),
         },
-        Kind::Planogram | Kind::Config | Kind::Model => reject(
+        Kind::Planogram => match crate::stock::update::apply(state_dir, body) {
+            Ok(p) => Ack {
+                kind: kind_name.into(),
+                id: Some(id),
+                accepted: true,
+                reason: format!(
+                    "planogram {} with {} cameras and {} slots stored; the stock stage uses it from its next start",
+                    p.version,
+                    p.cameras.len(),
+                    p.cameras.iter().map(|c| c.slots.len()).sum::<usize>()
+                ),
+            },
+            Err(e) => reject(kind_name, Some(id), e),
+        },
+        Kind::Config | Kind::Model => reject(
             kind_name,
             Some(id),
             format!("{kind_name} updates are not supported by this build yet"),

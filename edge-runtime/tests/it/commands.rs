@@ -163,6 +163,36 @@ fn commands_are_answered_and_bad_ones_change_nothing() {
     let stored: Value = serde_json::from_slice(&std::fs::read(&catalog_file).unwrap()).unwrap();
     assert_eq!(stored["products"][0]["sku"], "A1");
 
+    // Planogram updates: checked against the stored catalog (only SKU A1), stored atomically.
+    let planogram = |sku: &str, capacity: u32| {
+        format!(
+            "version = \"p1\"\n[[cameras]]\nid = \"cam\"\nwidth = 640\nheight = 360\n\
+             [[cameras.slots]]\nid = \"S1\"\nsku = \"{sku}\"\nrect = [10, 10, 200, 150]\n\
+             facings = 2\ncapacity = {capacity}\n"
+        )
+    };
+    let planogram_cmd = |id: &str, toml: &str| serde_json::json!({"schema": "cmd.planogram@1", "id": id, "body": {"toml": toml}});
+    let planogram_file = state.join("planogram.toml");
+    let bad = planogram_cmd("p-bad", &planogram("NOT-IN-CATALOG", 0));
+    schemas::assert_valid("cmd.planogram@1", &bad);
+    publish(broker.port, "cmd/planogram", &bad.to_string(), false);
+    let a = ack_for(&consumer, "planogram", "p-bad");
+    assert_eq!(a["status"], "rejected", "{a}");
+    let reason = a["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("NOT-IN-CATALOG") && reason.contains("capacity"),
+        "{reason}"
+    );
+    assert!(!planogram_file.exists(), "a rejected planogram was written");
+    let good = planogram_cmd("p-ok", &planogram("A1", 6));
+    publish(broker.port, "cmd/planogram", &good.to_string(), false);
+    let a = ack_for(&consumer, "planogram", "p-ok");
+    assert_eq!(a["status"], "accepted", "{a}");
+    assert_eq!(
+        std::fs::read_to_string(&planogram_file).unwrap(),
+        planogram("A1", 6)
+    );
+
     // Every published payload matches its schema in schemas/, and the daemon is still healthy.
     for v in consumer.payloads("/ack") {
         assert_eq!(v["device"], "dev-c");
