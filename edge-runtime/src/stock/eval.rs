@@ -346,8 +346,31 @@ pub fn run_scenario(
                 }
             }
         }
-        events_w.extend(with_weight.tick(t));
-        events_c.extend(camera_only.tick(t));
+        let (new_w, new_c) = (with_weight.tick(t), camera_only.tick(t));
+        if let Some(w) = trace.as_mut() {
+            use std::io::Write;
+            for (tracker, e) in new_w
+                .iter()
+                .map(|e| ("weight", e))
+                .chain(new_c.iter().map(|e| ("camera", e)))
+            {
+                let i = slots.iter().position(|s| s.id == e.slot).unwrap_or(0);
+                // Event rows: `fill` holds the event kind, `occluded` which tracker raised it.
+                let _ = writeln!(
+                    w,
+                    "{},{t},{},{},{},,{:?}{},{tracker},,{:.2},",
+                    scenario.name,
+                    e.slot,
+                    truth[i],
+                    sim.contents()[i].foreign.len(),
+                    e.kind,
+                    if e.cleared { "-cleared" } else { "" },
+                    e.units
+                );
+            }
+        }
+        events_w.extend(new_w);
+        events_c.extend(new_c);
         truth_log.push(truth);
     }
     let end = seconds as f64;

@@ -11,11 +11,19 @@ use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-#[test]
-fn demo_serves_http_and_streams_to_its_embedded_broker() {
+/// A running demo: its process, its log (stderr) and what it announced on stdout.
+struct Demo {
+    child: std::process::Child,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+    http: SocketAddr,
+    mqtt_port: u16,
+    state: std::path::PathBuf,
+}
+
+fn start_demo(extra: &[&str]) -> Demo {
     let mut child = command()
-        // 600x: the simulated store sells, runs low and restocks within the test's minute.
-        .args(["demo", "--http", "127.0.0.1:0", "--speed", "600"])
+        .args(["demo", "--http", "127.0.0.1:0"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -66,9 +74,51 @@ fn demo_serves_http_and_streams_to_its_embedded_broker() {
             "demo did not announce itself"
         );
     }
-    let http = http.expect("metrics URL printed");
-    let port = mqtt_port.expect("broker port printed");
-    let state = state.expect("state dir printed");
+    Demo {
+        child,
+        log,
+        http: http.expect("metrics URL printed"),
+        mqtt_port: mqtt_port.expect("broker port printed"),
+        state: state.expect("state dir printed"),
+    }
+}
+
+/// Polls `/api/stock` until `ok` holds for it (panics after `secs`).
+fn wait_stock(
+    demo: &Demo,
+    secs: u64,
+    ok: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let end = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some((200, body)) = http_get(demo.http, "/api/stock") {
+            if let Ok(view) = serde_json::from_str::<serde_json::Value>(&body) {
+                if ok(&view) {
+                    return view;
+                }
+            }
+        }
+        assert!(
+            Instant::now() < end,
+            "/api/stock never reached the expected state; demo log:\n{}",
+            demo.log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn demo_serves_http_and_streams_to_its_embedded_broker() {
+    // 600x: the simulated store sells, runs low and restocks within the test's minute.
+    let demo = start_demo(&["--speed", "600"]);
+    let Demo {
+        mut child,
+        log,
+        http,
+        mqtt_port,
+        state,
+    } = demo;
+    let port = mqtt_port;
     assert_eq!(http_get(http, "/readyz").map(|r| r.0), Some(200));
 
     let consumer = broker::Consumer::start(port, "demo-watcher");
@@ -136,4 +186,35 @@ fn demo_serves_http_and_streams_to_its_embedded_broker() {
     let status = wait_exit(&mut child, Duration::from_secs(10)).expect("demo stops on Ctrl-C");
     assert_eq!(status.code(), Some(0), "{}", log.lock().unwrap());
     assert!(!state.exists(), "the temporary state directory is removed");
+}
+
+#[test]
+fn the_stock_estimates_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().to_str().unwrap().to_string();
+    let mut first = start_demo(&["--state-dir", &state, "--speed", "60"]);
+    // Snapshots (and the saved estimates) come every 10 s; wait for frames, then stop.
+    wait_stock(&first, 90, |v| v["frames"].as_u64().unwrap_or(0) >= 3);
+    signal(&first.child, libc::SIGINT);
+    let status = wait_exit(&mut first.child, Duration::from_secs(15)).expect("demo stops");
+    assert_eq!(status.code(), Some(0), "{}", first.log.lock().unwrap());
+
+    let mut second = start_demo(&["--state-dir", &state, "--speed", "60"]);
+    let end = Instant::now() + Duration::from_secs(60);
+    while !second
+        .log
+        .lock()
+        .unwrap()
+        .contains("restored the last estimates of 24 slots")
+    {
+        assert!(
+            Instant::now() < end,
+            "the second run did not restore the estimates; its log:\n{}",
+            second.log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    signal(&second.child, libc::SIGINT);
+    let status = wait_exit(&mut second.child, Duration::from_secs(15)).expect("demo stops");
+    assert_eq!(status.code(), Some(0), "{}", second.log.lock().unwrap());
 }
