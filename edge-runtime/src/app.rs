@@ -63,6 +63,26 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
     let shutdown = Shutdown::new();
     let mut signals = tokio::spawn(wait_for_signal());
 
+    // Changes headquarters made (cmd/config) apply on top of the file's values.
+    let file_config = config.clone();
+    let mut config = config;
+    match crate::config::patch::load_overrides(&mut config) {
+        Ok(keys) if keys.is_empty() => {}
+        Ok(keys) => {
+            log::info!(
+                "config changes from headquarters in force: {}",
+                keys.join(", ")
+            );
+            if std::env::var_os("RUST_LOG").is_none() {
+                log::set_max_level(config.logging.level.filter());
+            }
+        }
+        Err(e) => log::error!(
+            "ignoring the config changes stored from headquarters ({}): {e}",
+            crate::config::patch::stored_path(&config.paths.state_dir).display()
+        ),
+    }
+
     watchdog::notify(&[NotifyState::Status("opening store")]);
     let state_dir = config.paths.state_dir.clone();
     let settings = config.store.clone();
@@ -155,8 +175,7 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
             tasks.spawn(sync::commands::run(
                 commands_rx,
                 outbox.clone(),
-                config.paths.state_dir.clone(),
-                config.mqtt.max_command_bytes,
+                file_config.clone(),
                 shutdown.listener(),
             ));
             tasks.spawn(sync::health::run(

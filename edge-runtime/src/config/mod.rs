@@ -5,6 +5,7 @@
 
 mod diagnostics;
 pub(crate) mod document;
+pub mod patch;
 
 pub use diagnostics::ConfigError;
 pub use document::Problem;

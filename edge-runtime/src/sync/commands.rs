@@ -8,7 +8,6 @@ use super::{Class, Outbox, Outgoing};
 use crate::shutdown::ShutdownListener;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::path::PathBuf;
 use tokio::sync::mpsc;
 
 /// A command as received from the broker.
@@ -137,7 +136,8 @@ pub fn check(cmd: &Command, max_bytes: usize) -> Result<(Kind, String, Value), A
 }
 
 /// Applies a checked command; nothing changes on rejection.
-fn apply(kind: Kind, id: String, body: Value, state_dir: &std::path::Path) -> Ack {
+fn apply(kind: Kind, id: String, body: Value, config: &crate::config::Config) -> Ack {
+    let state_dir = config.paths.state_dir.as_path();
     let kind_name = match kind {
         Kind::Catalog => "catalog",
         Kind::Planogram => "planogram",
@@ -172,7 +172,16 @@ fn apply(kind: Kind, id: String, body: Value, state_dir: &std::path::Path) -> Ac
             },
             Err(e) => reject(kind_name, Some(id), e),
         },
-        Kind::Config | Kind::Model => reject(
+        Kind::Config => match crate::config::patch::apply_command(state_dir, config, body) {
+            Ok(done) => Ack {
+                kind: kind_name.into(),
+                id: Some(id),
+                accepted: true,
+                reason: done,
+            },
+            Err(e) => reject(kind_name, Some(id), e),
+        },
+        Kind::Model => reject(
             kind_name,
             Some(id),
             format!("{kind_name} updates are not supported by this build yet"),
@@ -205,14 +214,16 @@ pub fn ack_message(ack: &Ack) -> Outgoing {
     }
 }
 
-/// Handles commands until shutdown: check, apply off the async threads, answer.
+/// Handles commands until shutdown: check, apply off the async threads, answer. `config` is
+/// the config file as loaded (config changes are validated against it).
 pub async fn run(
     mut commands: mpsc::Receiver<Command>,
     outbox: Outbox,
-    state_dir: PathBuf,
-    max_bytes: usize,
+    config: crate::config::Config,
     mut shutdown: ShutdownListener,
 ) -> Result<(), String> {
+    let max_bytes = config.mqtt.max_command_bytes;
+    let config = std::sync::Arc::new(config);
     loop {
         let cmd = tokio::select! {
             _ = shutdown.wait() => return Ok(()),
@@ -224,10 +235,10 @@ pub async fn run(
         let ack = match check(&cmd, max_bytes) {
             Err(ack) => ack,
             Ok((kind, id, body)) => {
-                let dir = state_dir.clone();
+                let config = config.clone();
                 let kind_name = cmd.kind.clone();
                 let fallback_id = id.clone();
-                tokio::task::spawn_blocking(move || apply(kind, id, body, &dir))
+                tokio::task::spawn_blocking(move || apply(kind, id, body, &config))
                     .await
                     .unwrap_or_else(|e| {
                         reject(&kind_name, Some(fallback_id), format!("apply failed: {e}"))

@@ -193,6 +193,61 @@ fn commands_are_answered_and_bad_ones_change_nothing() {
         planogram("A1", 6)
     );
 
+    // Config changes: a safe subset only, validated with the file's values, stored in the
+    // state directory.
+    let config_cmd = |id: &str, body: Value| {
+        serde_json::json!({"schema": "cmd.config@1", "id": id, "body": body}).to_string()
+    };
+    let override_file = state.join("config-override.json");
+    for (id, body, words) in [
+        (
+            "c-host",
+            serde_json::json!({"mqtt": {"host": "elsewhere"}}),
+            "unknown field `host`",
+        ),
+        (
+            "c-zero",
+            serde_json::json!({"mqtt": {"inflight": 0}}),
+            "inflight",
+        ),
+    ] {
+        publish(broker.port, "cmd/config", &config_cmd(id, body), false);
+        let a = ack_for(&consumer, "config", id);
+        assert_eq!(a["status"], "rejected", "{a}");
+        assert!(
+            a["reason"].as_str().unwrap_or_default().contains(words),
+            "{a}"
+        );
+    }
+    assert!(
+        !override_file.exists(),
+        "a rejected config change was stored"
+    );
+    publish(
+        broker.port,
+        "cmd/config",
+        &config_cmd(
+            "c-ok",
+            serde_json::json!({"logging": {"level": "debug"}, "outbox": {"max_mb": 32}}),
+        ),
+        false,
+    );
+    let sent: Value = serde_json::from_str(&config_cmd(
+        "c-ok",
+        serde_json::json!({"logging": {"level": "debug"}, "outbox": {"max_mb": 32}}),
+    ))
+    .unwrap();
+    schemas::assert_valid("cmd.config@1", &sent);
+    let a = ack_for(&consumer, "config", "c-ok");
+    assert_eq!(a["status"], "accepted", "{a}");
+    let reason = a["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("applied now: logging.level") && reason.contains("outbox.max_mb"),
+        "{reason}"
+    );
+    let stored: Value = serde_json::from_slice(&std::fs::read(&override_file).unwrap()).unwrap();
+    assert_eq!(stored["outbox"]["max_mb"], 32);
+
     // Every published payload matches its schema in schemas/, and the daemon is still healthy.
     for v in consumer.payloads("/ack") {
         assert_eq!(v["device"], "dev-c");
