@@ -185,6 +185,9 @@ enum Internal {
         count: u64,
         #[arg(long, default_value_t = 0)]
         interval_ms: u64,
+        /// Spread messages over the three classes, each padded by this many bytes.
+        #[arg(long)]
+        mixed: Option<usize>,
     },
 }
 
@@ -395,6 +398,7 @@ fn main() -> ExitCode {
             start,
             count,
             interval_ms,
+            mixed,
         }) => {
             let config = match Config::load(&config) {
                 Ok(c) => c,
@@ -406,7 +410,9 @@ fn main() -> ExitCode {
             logging::init(config.logging.level.filter());
             let mut out = std::io::stdout();
             let interval = std::time::Duration::from_millis(interval_ms);
-            match edge_runtime::torture::outbox_feeder(config, start, count, interval, &mut out) {
+            match edge_runtime::torture::outbox_feeder(
+                config, start, count, interval, mixed, &mut out,
+            ) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("outbox-feeder: {e}");

@@ -132,11 +132,16 @@ pub fn verify(dir: &Path, kind: StoreBackendKind, durable: Option<u64>) -> Resul
 /// Feeds numbered critical messages through the real outbox and MQTT link, printing
 /// `accepted N SEQ` after each durable enqueue and `drained` once the broker acknowledged
 /// everything, then runs until SIGTERM. The MQTT reliability tests kill and restart it.
+///
+/// With `mixed = Some(pad)`, message `n` goes to class `n % 3` (health, state, critical) with a
+/// body padded by `pad` bytes, and a message the full policy refuses is printed as
+/// `dropped N SEQ`; at the end `drops H S C` gives the outbox's drop counts per class.
 pub fn outbox_feeder(
     config: crate::config::Config,
     start: u64,
     count: u64,
     interval: std::time::Duration,
+    mixed: Option<usize>,
     out: &mut (dyn Write + Send),
 ) -> Result<(), String> {
     use crate::shutdown::Shutdown;
@@ -168,18 +173,32 @@ pub fn outbox_feeder(
         for n in start..start + count {
             let mut body = serde_json::Map::new();
             body.insert("n".into(), n.into());
+            let (class, topic) = match mixed.map(|_| n % 3) {
+                Some(0) => (Class::Health, "health"),
+                Some(1) => (Class::State, "stock/state"),
+                _ => (Class::Critical, "stock/events"),
+            };
+            if let Some(pad) = mixed {
+                body.insert("pad".into(), "x".repeat(pad).into());
+            }
             let msg = Outgoing {
-                class: Class::Critical,
-                topic: "stock/events".into(),
+                class,
+                topic: topic.into(),
                 qos: 1,
                 schema: "feeder@1",
                 body,
             };
             let result = outbox.enqueue(vec![msg]).await.map_err(|e| e.to_string())?;
-            if let Some(crate::sync::Enqueued::Stored(seq)) = result.first() {
-                let _ = writeln!(out, "accepted {n} {seq}");
-                let _ = out.flush();
+            match result.first() {
+                Some(crate::sync::Enqueued::Stored(seq)) => {
+                    let _ = writeln!(out, "accepted {n} {seq}");
+                }
+                Some(crate::sync::Enqueued::Dropped(seq)) => {
+                    let _ = writeln!(out, "dropped {n} {seq}");
+                }
+                None => {}
             }
+            let _ = out.flush();
             if !interval.is_zero() {
                 tokio::time::sleep(interval).await;
             }
@@ -192,6 +211,8 @@ pub fn outbox_feeder(
             }
             if !drained && outbox.stats().iter().all(|s| s.queued == 0) {
                 drained = true;
+                let [h, st, c] = outbox.stats();
+                let _ = writeln!(out, "drops {} {} {}", h.dropped, st.dropped, c.dropped);
                 let _ = writeln!(out, "drained");
                 let _ = out.flush();
             }

@@ -202,6 +202,7 @@ impl Outbox {
             },
             topic_prefix: format!("retail/v1/{}/{}/", settings.store_id, settings.device_id),
             max_bytes: settings.max_bytes,
+            drop_log: std::sync::Mutex::new((0, None)),
         };
         std::thread::Builder::new()
             .name("outbox-writer".into())
@@ -332,7 +333,13 @@ struct Writer {
     envelope: Envelope,
     topic_prefix: String,
     max_bytes: u64,
+    /// Drops not yet logged, and when the last drop warning was logged: a full outbox warns
+    /// once a minute with the count, not once per message.
+    drop_log: std::sync::Mutex<(u64, Option<std::time::Instant>)>,
 }
+
+/// Least time between two "outbox full" warnings.
+const DROP_LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Messages of one commit, before they are appended.
 struct Pending {
@@ -453,10 +460,16 @@ impl Writer {
         }
         let dropped_now: u64 = (0..3).map(|c| stats[c].dropped - before[c].dropped).sum();
         if dropped_now > 0 {
-            log::warn!(
-                "outbox full ({} bytes max): dropped {dropped_now} message(s), lowest class first",
-                self.max_bytes
-            );
+            let mut log_state = self.drop_log.lock().unwrap_or_else(|p| p.into_inner());
+            log_state.0 += dropped_now;
+            if log_state.1.is_none_or(|at| at.elapsed() >= DROP_LOG_EVERY) {
+                log::warn!(
+                    "outbox full ({} bytes max): dropped {} message(s) since the last warning, lowest class first (totals per class in /metrics and the health message)",
+                    self.max_bytes,
+                    log_state.0
+                );
+                *log_state = (0, Some(std::time::Instant::now()));
+            }
         }
         batch.put(META, b"stats", &encode_stats(&stats));
         match store.commit(batch) {

@@ -277,3 +277,97 @@ fn full_disk_refuses_new_messages_and_loses_no_accepted_one() {
     feeder.stop();
     assert_all_delivered("full disk", &consumer, &accepted);
 }
+
+#[test]
+fn a_full_outbox_drops_health_then_state_and_keeps_every_event() {
+    // 3000 messages of ~700 bytes, a third per class, while the broker is down: 2 MiB into a
+    // 1 MiB outbox. The events (0.7 MiB) fit; health must go first, then the oldest state.
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Broker::start(dir.path());
+    let consumer = Consumer::start(broker.port, "hq-outbox-full");
+    broker.stop();
+    let config = dir.path().join("feeder.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[identity]\nstore_id = \"store-t\"\ndevice_id = \"dev-t\"\n\
+             [paths]\nstate_dir = \"{}\"\n[outbox]\nmax_mb = 1\n\
+             [mqtt]\nhost = \"127.0.0.1\"\nport = {}\nreconnect_min_ms = 50\nreconnect_max_secs = 1\n",
+            dir.path().join("state").display(),
+            broker.port
+        ),
+    )
+    .unwrap();
+    let count = 3000u64;
+    let mut feeder = Feeder::start_mixed(&config, count, 600);
+    assert!(
+        feeder.until(
+            Duration::from_secs(120),
+            |f| (f.accepted.len() + f.refused.len()) as u64 == count
+        ),
+        "the feeder enqueued everything"
+    );
+    broker.restart();
+    assert!(
+        feeder.until(Duration::from_secs(120), |f| f.drained && f.drops.is_some()),
+        "the outbox drained once the broker came back"
+    );
+    let [drop_h, drop_s, drop_c] = feeder.drops.unwrap();
+    let accepted = feeder.accepted.clone();
+    let class_of = |n: u64| (n % 3) as usize;
+    // What reached headquarters, per class.
+    let end = std::time::Instant::now() + Duration::from_secs(30);
+    let mut delivered = [0u64; 3];
+    let mut events = BTreeSet::new();
+    loop {
+        for (suffix, k) in [("health", 0), ("stock/state", 1), ("stock/events", 2)] {
+            let r = consumer.received(suffix);
+            delivered[k] = r.by_n.len() as u64;
+            if k == 2 {
+                events = r.by_n.keys().copied().collect();
+            }
+        }
+        let expected_events = accepted.iter().filter(|n| class_of(**n) == 2).count() as u64;
+        if delivered[2] >= expected_events || std::time::Instant::now() > end {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let sent = [count / 3; 3];
+    println!(
+        "outbox full: per class (health, state, events) sent {sent:?}, dropped ({drop_h}, {drop_s}, {drop_c}), delivered {delivered:?}"
+    );
+    feeder.stop();
+    // Nothing of the highest class is dropped, and every event arrives.
+    assert_eq!(drop_c, 0, "events were dropped");
+    let missing: Vec<u64> = (0..count)
+        .filter(|n| class_of(*n) == 2 && !events.contains(n))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "events lost: {:?}",
+        &missing[..missing.len().min(10)]
+    );
+    // Health goes first: all of it here, since the state and events alone overflow too.
+    assert_eq!(
+        drop_h,
+        count / 3,
+        "every health message was dropped before any state"
+    );
+    assert!(
+        drop_s > 0 && drop_s < count / 3,
+        "some, not all, state dropped: {drop_s}"
+    );
+    // Nothing else is lost: what did not arrive is exactly what the outbox says it dropped.
+    assert_eq!(
+        delivered[0],
+        sent[0] - drop_h,
+        "health: delivered + dropped = sent"
+    );
+    assert_eq!(
+        delivered[1],
+        sent[1] - drop_s,
+        "state: delivered + dropped = sent"
+    );
+    assert_eq!(delivered[2], sent[2]);
+}

@@ -19,16 +19,39 @@ pub struct Feeder {
     pub accepted: BTreeSet<u64>,
     /// Whether it reported the outbox empty (everything acknowledged by the broker).
     pub drained: bool,
+    /// Numbers the full policy refused on arrival.
+    pub refused: BTreeSet<u64>,
+    /// The outbox's drop counts per class (health, state, critical) when it drained.
+    pub drops: Option<[u64; 3]>,
 }
 
 impl Feeder {
     /// Starts the feeder: numbers `start..start+count`, one every `interval_ms`.
     pub fn start(config: &Path, start: u64, count: u64, interval_ms: u64) -> Feeder {
-        let mut child = command()
-            .args(["internal", "outbox-feeder", "--config"])
+        Feeder::spawn(config, start, count, interval_ms, None)
+    }
+
+    /// Like `start`, with message `n` in class `n % 3` (health, state, critical), padded.
+    pub fn start_mixed(config: &Path, count: u64, pad: usize) -> Feeder {
+        Feeder::spawn(config, 0, count, 0, Some(pad))
+    }
+
+    fn spawn(
+        config: &Path,
+        start: u64,
+        count: u64,
+        interval_ms: u64,
+        pad: Option<usize>,
+    ) -> Feeder {
+        let mut cmd = command();
+        cmd.args(["internal", "outbox-feeder", "--config"])
             .arg(config)
             .args(["--start", &start.to_string(), "--count", &count.to_string()])
-            .args(["--interval-ms", &interval_ms.to_string()])
+            .args(["--interval-ms", &interval_ms.to_string()]);
+        if let Some(pad) = pad {
+            cmd.args(["--mixed", &pad.to_string()]);
+        }
+        let mut child = cmd
             .env("RUST_LOG", "warn")
             .env_remove("JOURNAL_STREAM")
             .stdout(Stdio::piped())
@@ -59,6 +82,8 @@ impl Feeder {
             stderr,
             accepted: BTreeSet::new(),
             drained: false,
+            refused: BTreeSet::new(),
+            drops: None,
         }
     }
 
@@ -66,6 +91,18 @@ impl Feeder {
         if let Some(rest) = line.strip_prefix("accepted ") {
             if let Some(n) = rest.split_whitespace().next().and_then(|n| n.parse().ok()) {
                 self.accepted.insert(n);
+            }
+        } else if let Some(rest) = line.strip_prefix("dropped ") {
+            if let Some(n) = rest.split_whitespace().next().and_then(|n| n.parse().ok()) {
+                self.refused.insert(n);
+            }
+        } else if let Some(rest) = line.strip_prefix("drops ") {
+            let v: Vec<u64> = rest
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            if let [h, s, c] = v[..] {
+                self.drops = Some([h, s, c]);
             }
         } else if line == "drained" {
             self.drained = true;
