@@ -208,6 +208,7 @@ fn open_outbox(store: &Arc<Store>, max_bytes: u64) -> Result<Outbox> {
             store_id: STORE_ID.into(),
             device_id: DEVICE_ID.into(),
             max_bytes,
+            disk_reserve_bytes: 0,
         },
     )
     .context("cannot open the outbox")

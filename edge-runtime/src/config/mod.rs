@@ -225,11 +225,18 @@ pub struct OutboxConfig {
     /// Bound on queued bytes in MiB; when full, health goes first, then stock state, and
     /// events and forecasts last.
     pub max_mb: u64,
+    /// Free space (MiB) kept on the state directory's filesystem: below it the outbox stops
+    /// growing and makes room by the full policy instead, so that deleting acknowledged
+    /// messages and reopening the store always have space. 0 turns the reserve off.
+    pub disk_reserve_mb: u64,
 }
 
 impl Default for OutboxConfig {
     fn default() -> Self {
-        OutboxConfig { max_mb: 64 }
+        OutboxConfig {
+            max_mb: 64,
+            disk_reserve_mb: 16,
+        }
     }
 }
 
@@ -407,6 +414,12 @@ impl Config {
             bad(
                 &["outbox", "max_mb"],
                 "outbox.max_mb must be between 1 and 65536".into(),
+            );
+        }
+        if self.outbox.disk_reserve_mb > 65_536 {
+            bad(
+                &["outbox", "disk_reserve_mb"],
+                "outbox.disk_reserve_mb must be between 0 and 65536".into(),
             );
         }
         for (key, file) in [

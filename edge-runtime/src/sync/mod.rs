@@ -74,6 +74,7 @@ pub fn outbox_settings(config: &Config) -> OutboxSettings {
         store_id: config.identity.store_id.clone(),
         device_id: config.identity.device_id.clone(),
         max_bytes: config.outbox.max_mb.saturating_mul(1024 * 1024),
+        disk_reserve_bytes: config.outbox.disk_reserve_mb.saturating_mul(1024 * 1024),
     }
 }
 

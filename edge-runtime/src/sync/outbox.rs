@@ -9,6 +9,7 @@ use super::policy::make_room;
 use super::{Class, Envelope};
 use crate::store::{Batch, Store, StoreError};
 use std::collections::HashSet;
+use std::path::Path;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{oneshot, Notify};
@@ -123,6 +124,8 @@ pub struct OutboxSettings {
     pub device_id: String,
     /// Bound on queued bytes.
     pub max_bytes: u64,
+    /// Free disk space to keep; below it the outbox does not grow (0: off).
+    pub disk_reserve_bytes: u64,
 }
 
 fn encode(topic: &str, qos: u8, payload: &[u8]) -> Vec<u8> {
@@ -203,6 +206,10 @@ impl Outbox {
             topic_prefix: format!("retail/v1/{}/{}/", settings.store_id, settings.device_id),
             max_bytes: settings.max_bytes,
             drop_log: std::sync::Mutex::new((0, None)),
+            disk: DiskWatch::new(
+                shared.store.path().parent().map(Path::to_path_buf),
+                settings.disk_reserve_bytes,
+            ),
         };
         std::thread::Builder::new()
             .name("outbox-writer".into())
@@ -336,6 +343,65 @@ struct Writer {
     /// Drops not yet logged, and when the last drop warning was logged: a full outbox warns
     /// once a minute with the count, not once per message.
     drop_log: std::sync::Mutex<(u64, Option<std::time::Instant>)>,
+    /// Free space on the store's disk against the reserve.
+    disk: DiskWatch,
+}
+
+/// Watches the free space of the store's filesystem (one statvfs per group commit with new
+/// messages: a microsecond against the commit's fsync).
+struct DiskWatch {
+    dir: Option<std::path::PathBuf>,
+    reserve: u64,
+    low: std::sync::atomic::AtomicBool,
+}
+
+impl DiskWatch {
+    fn new(dir: Option<std::path::PathBuf>, reserve: u64) -> DiskWatch {
+        DiskWatch {
+            dir,
+            reserve,
+            low: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// True while free space is below the reserve.
+    fn low(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        let (Some(dir), true) = (&self.dir, self.reserve > 0) else {
+            return false;
+        };
+        let was = self.low.load(Ordering::Relaxed);
+        let low = match free_bytes(dir) {
+            Some(free) => {
+                let low = free < self.reserve;
+                if low && !was {
+                    log::warn!(
+                        "the disk holding {} has {free} bytes free, under the outbox's reserve of {} bytes: the outbox stops growing and drops by its full policy (health first, events last) until space returns",
+                        dir.display(),
+                        self.reserve
+                    );
+                } else if !low && was {
+                    log::info!("disk space is above the outbox's reserve again");
+                }
+                low
+            }
+            None => was,
+        };
+        self.low.store(low, Ordering::Relaxed);
+        low
+    }
+}
+
+/// Bytes an unprivileged process may still write on the filesystem holding `dir`.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is a valid NUL-terminated string and `st` a writable statvfs.
+    if unsafe { libc::statvfs(path.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
 }
 
 /// Least time between two "outbox full" warnings.
@@ -401,6 +467,9 @@ impl Writer {
                     }
                 }
                 Request::Enqueue(messages, tx) => {
+                    // With the disk under its reserve the queue may not grow: the bound is
+                    // what is queued now, and the full policy makes room.
+                    let disk_low = self.disk.low();
                     let mut results = Vec::with_capacity(messages.len());
                     for msg in messages {
                         let seq = next_seq;
@@ -410,7 +479,12 @@ impl Writer {
                         let value = encode(&topic, msg.qos.min(1), &payload);
                         let size = value.len() as u64;
                         let total: u64 = stats.iter().map(|s| s.bytes).sum();
-                        let decision = make_room(msg.class, size, total, self.max_bytes, |c| {
+                        let bound = if disk_low {
+                            self.max_bytes.min(total)
+                        } else {
+                            self.max_bytes
+                        };
+                        let decision = make_room(msg.class, size, total, bound, |c| {
                             queued_sizes(store, c, drop_from[c as usize], &deleted, &pending)
                                 .into_iter()
                         });

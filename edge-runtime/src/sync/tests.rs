@@ -18,6 +18,7 @@ fn outbox(store: Arc<Store>, max_bytes: u64) -> Outbox {
             store_id: "s1".into(),
             device_id: "d1".into(),
             max_bytes,
+            disk_reserve_bytes: 0,
         },
     )
     .unwrap()

@@ -242,7 +242,10 @@ fn full_disk_refuses_new_messages_and_loses_no_accepted_one() {
     let consumer = Consumer::start(broker.port, "hq-full-disk");
     broker.stop();
 
+    // The disk reserve off: this is the case where the disk really fills up.
     let config = feeder_config(dir.path(), broker.port, 30);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{text}[outbox]\ndisk_reserve_mb = 0\n")).unwrap();
     let mut feeder = Feeder::start(&config, 0, 1_000_000, 0);
     let code = feeder.wait(Duration::from_secs(120));
     assert_eq!(
@@ -370,4 +373,108 @@ fn a_full_outbox_drops_health_then_state_and_keeps_every_event() {
         "state: delivered + dropped = sent"
     );
     assert_eq!(delivered[2], sent[2]);
+}
+
+#[test]
+fn the_disk_reserve_keeps_the_disk_from_filling_and_drops_by_class() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=12m", "tmpfs"])
+        .arg(&state)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !mounted {
+        eprintln!("skipped: mounting a 12 MiB tmpfs for the disk-reserve case needs root");
+        return;
+    }
+    let _unmount = Mounted(state.clone());
+    let mut broker = Broker::start(dir.path());
+    let consumer = Consumer::start(broker.port, "hq-disk-reserve");
+    broker.stop();
+    let config = dir.path().join("feeder.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[identity]\nstore_id = \"store-t\"\ndevice_id = \"dev-t\"\n\
+             [paths]\nstate_dir = \"{}\"\n[outbox]\nmax_mb = 64\ndisk_reserve_mb = 6\n\
+             [mqtt]\nhost = \"127.0.0.1\"\nport = {}\nreconnect_min_ms = 50\nreconnect_max_secs = 1\n",
+            state.display(),
+            broker.port
+        ),
+    )
+    .unwrap();
+    // ~20 MiB offered to a 12 MiB disk that must keep 6 MiB free.
+    let count = 24_000u64;
+    let mut feeder = Feeder::start_mixed(&config, count, 800);
+    assert!(
+        feeder.until(
+            Duration::from_secs(300),
+            |f| (f.accepted.len() + f.refused.len()) as u64 == count
+        ),
+        "every message was answered (stored or refused), none failed; feeder log: {:?}",
+        feeder.stderr().iter().rev().take(5).collect::<Vec<_>>()
+    );
+    let log = feeder.stderr().join("\n");
+    assert!(!log.contains("No space left"), "the disk filled up: {log}");
+    assert!(
+        log.contains("under the outbox's reserve"),
+        "the reserve was reached and said so"
+    );
+    assert!(
+        !feeder.refused.is_empty(),
+        "messages were refused at the reserve"
+    );
+    broker.restart();
+    assert!(
+        feeder.until(Duration::from_secs(120), |f| f.drained && f.drops.is_some()),
+        "drains once the broker is back"
+    );
+    let [drop_h, drop_s, drop_c] = feeder.drops.unwrap();
+    let refused = feeder.refused.len();
+    feeder.stop();
+    // Nothing is lost beyond what the outbox counted as dropped: per class, delivered +
+    // dropped = offered. The full policy drops the oldest first, so what arrives of a class is
+    // its newest messages.
+    let offered = count / 3;
+    let drops = [drop_h, drop_s, drop_c];
+    let end = std::time::Instant::now() + Duration::from_secs(30);
+    let delivered = loop {
+        let d: Vec<u64> = ["health", "stock/state", "stock/events"]
+            .iter()
+            .map(|t| consumer.received(t).by_n.len() as u64)
+            .collect();
+        if (0..3).all(|k| d[k] + drops[k] >= offered) || std::time::Instant::now() > end {
+            break d;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    println!(
+        "disk reserve: offered {count} ({offered} per class), refused on arrival {refused}, dropped per class {drops:?}, delivered per class {delivered:?}"
+    );
+    for k in 0..3 {
+        assert_eq!(
+            delivered[k] + drops[k],
+            offered,
+            "class {k}: delivered + dropped = offered"
+        );
+    }
+    // Health and state went before any event.
+    if drop_c > 0 {
+        assert_eq!(
+            (drop_h, drop_s),
+            (offered, offered),
+            "events dropped while lower classes were queued"
+        );
+    }
+    assert!(delivered[2] > 0, "the newest events were kept");
+    let events = consumer.received("stock/events");
+    let newest = events.by_n.keys().min().copied().unwrap_or(0);
+    assert!(
+        newest >= count - 3 * delivered[2],
+        "what arrived is the newest events (oldest kept: {newest})"
+    );
 }
