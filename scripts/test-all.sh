@@ -13,7 +13,7 @@ step() { echo; echo "=== [$((SECONDS - started))s] $*"; }
 
 step "installing what the tests need (when missing)"
 apt_packages=(gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross
-  libc6-dev-armhf-cross qemu-user systemd file mosquitto mosquitto-clients)
+  libc6-dev-armhf-cross qemu-user systemd file mosquitto mosquitto-clients clang libclang-dev)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -36,6 +36,9 @@ cargo clippy --locked --workspace --all-targets --features edge-runtime/store-sl
 
 step "tests on x86_64 (release profile: optimised, no LTO; see Cargo.toml)"
 cargo test --release --locked --workspace --features edge-runtime/store-sled -- --show-output
+
+step "the V4L2 camera feature (nokhwa, bindgen) builds and the sensors tests pass with it"
+cargo test --release --locked -p edge-sensors --features camera
 
 step "release build for x86_64"
 cargo build --release --locked -p edge-runtime
