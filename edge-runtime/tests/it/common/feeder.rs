@@ -208,9 +208,19 @@ pub fn assert_all_delivered(name: &str, consumer: &Consumer, accepted: &BTreeSet
         lost.len(),
         &lost[..lost.len().min(10)]
     );
+    let disorder: Vec<(usize, u64, u64)> = r
+        .first_seqs
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| w[0] >= w[1])
+        .map(|(i, w)| (i, w[0], w[1]))
+        .collect();
     assert!(
-        r.first_seqs.windows(2).all(|w| w[0] < w[1]),
-        "{name}: messages arrived out of order"
+        disorder.is_empty(),
+        "{name}: messages arrived out of order: {} times, first (position, seq, then seq): {:?}; arrival order around it: {:?}",
+        disorder.len(),
+        &disorder[..disorder.len().min(5)],
+        &r.first_seqs[disorder[0].0.saturating_sub(5)..(disorder[0].0 + 6).min(r.first_seqs.len())]
     );
     let status = consumer.payloads("status");
     assert!(
