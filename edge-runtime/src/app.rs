@@ -207,6 +207,17 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
     }
 
     let stock_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stock_context = |slots| crate::stock::service::StockContext {
+        slots,
+        models: models.clone(),
+        outbox: outbox.clone(),
+        store: store.clone(),
+        handle: stock_handle.clone(),
+        heartbeat: heartbeats.register("stock"),
+        stop: stock_stop.clone(),
+        snapshot_secs: 10.0,
+        metrics: stock_metrics.clone(),
+    };
     let mut stock_thread = None;
     if let Some(sim) = options.simulated_stock.clone() {
         let camera = sim
@@ -216,25 +227,24 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
             .map(|c| (c.id.clone(), c.width, c.height));
         match camera {
             Some(camera) => {
-                let ctx = crate::stock::service::StockContext {
-                    slots: sim.planogram.slots(Some(&sim.catalog)),
+                let ctx = stock_context(sim.planogram.slots(Some(&sim.catalog)));
+                let shelf = crate::stock::service::SimulatedShelf {
                     catalog: sim.catalog,
                     camera,
-                    models: models.clone(),
-                    outbox: outbox.clone(),
-                    store: store.clone(),
-                    handle: stock_handle.clone(),
-                    heartbeat: heartbeats.register("stock"),
-                    stop: stock_stop.clone(),
-                    snapshot_secs: 10.0,
-                    metrics: stock_metrics.clone(),
+                    simulation: sim.simulation,
                 };
-                match crate::stock::service::spawn_simulated(ctx, sim.simulation) {
+                match crate::stock::service::spawn_simulated(ctx, shelf) {
                     Ok(handle) => stock_thread = Some(handle),
                     Err(e) => log::error!("cannot start the stock thread: {e}"),
                 }
             }
             None => log::error!("the planogram has no camera; no stock stage"),
+        }
+    } else if let Some((wiring, eans)) = live_stock(&config, &metrics) {
+        let ctx = stock_context(wiring.slots.clone());
+        match crate::stock::live::spawn_live(ctx, wiring, eans) {
+            Ok(handle) => stock_thread = Some(handle),
+            Err(e) => log::error!("cannot start the stock thread: {e}"),
         }
     }
 
@@ -332,6 +342,95 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
     match failure {
         Some(why) => Err(AppError::Task(why)),
         None => Ok(()),
+    }
+}
+
+/// The planogram in force, its catalog and how the configured devices serve it; `None` (and
+/// the reason logged) when there is no stock tracking. A bad planogram raises the
+/// `planogram_invalid` fault; the daemon runs on without a stock stage.
+fn live_stock(
+    config: &Config,
+    metrics: &Metrics,
+) -> Option<(
+    crate::stock::live::Wiring,
+    std::collections::HashMap<String, String>,
+)> {
+    use crate::stock::{live, planogram::Planogram, update};
+    let state_dir = &config.paths.state_dir;
+    metrics.set_fault("planogram_invalid", false);
+    metrics.set_fault("stock_devices_missing", false);
+    let Some(path) = update::effective_path(state_dir, config.paths.planogram.as_deref()) else {
+        log::info!("no planogram (paths.planogram): stock tracking is off");
+        return None;
+    };
+    let catalog = stock_catalog(config);
+    let planogram = match Planogram::load(&path, catalog.as_ref()) {
+        Ok(p) => p,
+        Err(e) => {
+            metrics.set_fault("planogram_invalid", true);
+            log::error!(
+                "planogram {} is not usable; stock tracking is off until it is fixed \
+                 (check it with `edge-runtime planogram check`):\n{e}",
+                path.display()
+            );
+            return None;
+        }
+    };
+    let slots = planogram.slots(catalog.as_ref());
+    log::info!(
+        "planogram {} from {}: {} cameras, {} slots",
+        planogram.version,
+        path.display(),
+        planogram.cameras.len(),
+        slots.len()
+    );
+    let wiring = live::wire(
+        &planogram,
+        slots,
+        &config.cameras,
+        &config.scales,
+        &config.scanners,
+    );
+    for problem in &wiring.problems {
+        log::error!("stock: {problem}");
+    }
+    for note in &wiring.notes {
+        log::warn!("stock: {note}");
+    }
+    metrics.set_fault("stock_devices_missing", !wiring.problems.is_empty());
+    let eans = catalog.as_ref().map(live::ean_index).unwrap_or_default();
+    if !config.scanners.is_empty() && eans.is_empty() {
+        log::warn!("stock: no catalog with barcodes (attributes.ean): scans are not counted");
+    }
+    Some((wiring, eans))
+}
+
+/// The catalog for the stock stage: the one headquarters sent (kept in the state directory),
+/// else the config's `paths.catalog` (JSON); `None`, logged, when neither can be read.
+fn stock_catalog(config: &Config) -> Option<crate::catalog::Catalog> {
+    use crate::catalog::{self, Catalog};
+    match catalog::load(&config.paths.state_dir) {
+        Ok(Some(c)) => return Some(c),
+        Ok(None) => {}
+        Err(e) => log::error!(
+            "the catalog headquarters sent ({}) cannot be used: {e}",
+            catalog::stored_path(&config.paths.state_dir).display()
+        ),
+    }
+    let path = config.paths.catalog.as_ref()?;
+    let loaded = std::fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
+        .and_then(|value| Catalog::from_json(value).map_err(|e| e.to_string()));
+    match loaded {
+        Ok(c) => Some(c),
+        Err(e) => {
+            log::error!(
+                "catalog {} cannot be used: {e}; the planogram is loaded without it",
+                path.display()
+            );
+            None
+        }
     }
 }
 

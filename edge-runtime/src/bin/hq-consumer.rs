@@ -72,7 +72,8 @@ async fn consume(args: Args) -> ExitCode {
     options
         .set_clean_session(false)
         .set_manual_acks(true)
-        .set_keep_alive(Duration::from_secs(10))
+        // 30 s: a consumer stalled by a busy machine should not be dropped by the broker.
+        .set_keep_alive(Duration::from_secs(30))
         .set_max_packet_size(16 << 20, 16 << 20);
     let (client, mut events) = AsyncClient::new(options, 1024);
     let mut seen: HashSet<(String, u64)> = HashSet::new();

@@ -47,9 +47,5 @@ pub(super) fn load_text(text: &str, origin: &str) -> Result<Config, ConfigError>
 }
 
 fn check(config: &Config) -> Vec<(Vec<Step>, String)> {
-    config
-        .check()
-        .into_iter()
-        .map(|(path, message)| (path.into_iter().map(Step::from).collect(), message))
-        .collect()
+    config.check()
 }

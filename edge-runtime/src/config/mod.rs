@@ -3,10 +3,14 @@
 //! Loading (`load`) collects every problem in the file at once, each with its line and column,
 //! so that an installer fixes the file in one pass instead of one error per restart.
 
+mod devices;
 mod diagnostics;
 pub(crate) mod document;
 pub mod patch;
 
+pub use devices::{
+    CameraConfig, CameraSource, Parity, ScaleConfig, ScaleProtocolName, ScannerConfig,
+};
 pub use diagnostics::ConfigError;
 pub use document::Problem;
 
@@ -43,6 +47,12 @@ pub struct Config {
     pub outbox: OutboxConfig,
     /// Shutdown and watchdog timing.
     pub lifecycle: Lifecycle,
+    /// Shelf cameras (`[[cameras]]`), matched to the planogram's cameras by id.
+    pub cameras: Vec<CameraConfig>,
+    /// Shelf scales and load-cell boards (`[[scales]]`), matched to the planogram's `scale`.
+    pub scales: Vec<ScaleConfig>,
+    /// Barcode scanners (`[[scanners]]`).
+    pub scanners: Vec<ScannerConfig>,
 }
 
 /// Store and device identifiers.
@@ -301,9 +311,11 @@ impl Config {
     }
 
     /// Semantic checks after parsing; each problem names its key path.
-    pub(crate) fn check(&self) -> Vec<(Vec<&'static str>, String)> {
+    pub(crate) fn check(&self) -> Vec<(Vec<document::Step>, String)> {
         let mut problems = Vec::new();
-        let mut bad = |path: &[&'static str], msg: String| problems.push((path.to_vec(), msg));
+        let mut bad = |path: &[&'static str], msg: String| {
+            problems.push((path.iter().map(|k| document::Step::from(*k)).collect(), msg))
+        };
         for (key, value) in [
             ("store_id", &self.identity.store_id),
             ("device_id", &self.identity.device_id),
@@ -461,6 +473,7 @@ impl Config {
                 "lifecycle.heartbeat_stale_secs must be between 2 and 3600".into(),
             );
         }
+        problems.extend(devices::check(&self.cameras, &self.scales, &self.scanners));
         problems
     }
 }

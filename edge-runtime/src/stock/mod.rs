@@ -6,8 +6,12 @@
 //! - [`tracker`]: the per-slot tracker: camera and weight fusion, smoothing, staleness,
 //!   events with hysteresis and dwell, sales from depletion. Pure logic, driven by readings
 //!   and the time they were taken.
+//! - [`service`]: the stock thread's shared publishing (events, snapshots, memory, sales,
+//!   metrics, the HTTP view) and the simulated stage of the demo.
+//! - [`live`]: the live stage on the configured cameras, scales and scanners.
 
 pub mod eval;
+pub mod live;
 pub mod pipeline;
 pub mod planogram;
 pub mod service;

@@ -2,11 +2,13 @@
 //! state, publishes events and snapshots through the outbox, keeps the tracker's memory and
 //! the estimated sales in the store, and serves the state to the HTTP API.
 //!
-//! Its input today is the simulated store (the demo): a [`StoreSim`] on simulated time, drawn
-//! by the [`ShelfRenderer`] and read by the same cropper and slotnet a real camera goes
-//! through; its scales feed the tracker as load cells would.
+//! Two stages share everything after the tracker (publishing, memory, sales, metrics, the
+//! view): the live stage ([`super::live`]) reads the configured cameras, scales and scanners;
+//! the simulated stage here (the demo) reads a [`StoreSim`] on simulated time, drawn by the
+//! [`ShelfRenderer`] and read by the same cropper and slotnet a real camera goes through, its
+//! scales feeding the tracker as load cells would.
 
-use super::pipeline::ShelfReader;
+use super::pipeline::{ShelfReader, StageTimes};
 use super::tracker::{
     per_sku, SkuState, SlotMemory, SlotState, StockEvent, Tracker, TrackerSettings,
 };
@@ -58,6 +60,10 @@ pub struct StockView {
     pub events: VecDeque<PublishedEvent>,
     /// Why there is no live state yet, if so.
     pub waiting: Option<String>,
+    /// Health of the shelf devices (live stage only).
+    pub devices: Vec<super::live::DeviceView>,
+    /// Planogram and config mismatches found at start, each with its fix (live stage only).
+    pub problems: Vec<String>,
 }
 
 /// A shared read handle on the live stock.
@@ -70,7 +76,7 @@ impl StockHandle {
         self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    fn update(&self, f: impl FnOnce(&mut StockView)) {
+    pub(super) fn update(&self, f: impl FnOnce(&mut StockView)) {
         f(&mut self.0.write().unwrap_or_else(|p| p.into_inner()));
     }
 }
@@ -88,14 +94,21 @@ pub struct Simulation {
     pub params: ScenarioParams,
 }
 
-/// Everything the stock thread needs.
-pub struct StockContext {
-    /// Planogram slots.
-    pub slots: Vec<SlotSpec>,
+/// The simulated shelf: what the simulator draws and how it runs.
+#[derive(Debug, Clone)]
+pub struct SimulatedShelf {
     /// The catalog (pack looks for the simulator).
     pub catalog: Catalog,
     /// Camera id, frame width and height (camera 0 of the planogram).
     pub camera: (String, u32, u32),
+    /// How it runs.
+    pub simulation: Simulation,
+}
+
+/// Everything a stock thread needs, whatever its input.
+pub struct StockContext {
+    /// Planogram slots.
+    pub slots: Vec<SlotSpec>,
     /// The models, once loaded.
     pub models: Arc<OnceLock<ModelSet>>,
     /// Where events and snapshots go.
@@ -117,12 +130,12 @@ pub struct StockContext {
 /// Starts the simulated shelf on its own thread.
 pub fn spawn_simulated(
     ctx: StockContext,
-    sim: Simulation,
+    shelf: SimulatedShelf,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("stock".into())
         .spawn(move || {
-            if let Err(e) = run_simulated(&ctx, &sim) {
+            if let Err(e) = run_simulated(&ctx, &shelf) {
                 log::error!("stock stage stopped: {e}");
                 ctx.handle
                     .update(|v| v.waiting = Some(format!("stopped: {e}")));
@@ -130,21 +143,15 @@ pub fn spawn_simulated(
         })
 }
 
-fn run_simulated(ctx: &StockContext, sim: &Simulation) -> Result<(), String> {
-    let sims = super::eval::sim_slots(&ctx.slots, &ctx.catalog)?;
+fn run_simulated(ctx: &StockContext, shelf: &SimulatedShelf) -> Result<(), String> {
+    let sim = &shelf.simulation;
+    let sims = super::eval::sim_slots(&ctx.slots, &shelf.catalog)?;
     let start = SystemTime::now();
     let mut store_sim = StoreSim::new(sims.clone(), sim.params.clone(), sim.seed, start)?;
-    let (camera_id, width, height) = &ctx.camera;
+    let (camera_id, width, height) = &shelf.camera;
     let mut renderer = ShelfRenderer::new(0, *width, *height, &sims, sim.seed)?;
     let mut reader = ShelfReader::new(camera_id, 0, *width, *height, &ctx.slots);
-    let mut tracker = Tracker::new(ctx.slots.clone(), TrackerSettings::default());
-    if let Some(memory) = load_memory(&ctx.store) {
-        tracker.restore(&memory, 0.0);
-        log::info!(
-            "stock: restored the last estimates of {} slots",
-            memory.len()
-        );
-    }
+    let mut tracker = ctx.new_tracker();
     ctx.handle.update(|v| {
         v.source = "simulated store (demo)".into();
         v.waiting = Some("waiting for slotnet to load".into());
@@ -156,13 +163,13 @@ fn run_simulated(ctx: &StockContext, sim: &Simulation) -> Result<(), String> {
         if ctx.stop.load(Ordering::Relaxed) {
             return Ok(());
         }
-        if let Some(set) = ctx.models.get() {
-            match &set.slotnet {
-                Some(_) => break set,
-                None => return Err("slotnet did not load; see the models lines above".into()),
+        match ctx.slotnet() {
+            Slotnet::Loaded(set) => break set,
+            Slotnet::Failed => {
+                return Err("slotnet did not load; see the models lines above".into())
             }
+            Slotnet::Loading => std::thread::sleep(Duration::from_millis(200)),
         }
-        std::thread::sleep(Duration::from_millis(200));
     };
     let slotnet = model.slotnet.as_ref().ok_or("slotnet missing")?;
     ctx.handle.update(|v| v.waiting = None);
@@ -177,7 +184,7 @@ fn run_simulated(ctx: &StockContext, sim: &Simulation) -> Result<(), String> {
     let step = (sim.speed / sim.fps.clamp(0.05, 30.0)).max(1.0);
     let mut t = 0.0f64;
     let mut frame_no = 0u64;
-    let mut last_snapshot = Instant::now();
+    let mut publisher = Publisher::new();
     let mut next = Instant::now();
     while !ctx.stop.load(Ordering::Relaxed) {
         ctx.heartbeat.beat();
@@ -207,23 +214,14 @@ fn run_simulated(ctx: &StockContext, sim: &Simulation) -> Result<(), String> {
             tracker.camera_offline(0, t);
         }
         let events = tracker.tick(t);
-        ctx.metrics.update(&tracker, reader.times(), &events);
-        let clock = crate::clock::rfc3339(store_sim.now());
-        publish_events(ctx, &events, &clock);
-        record_sales(ctx, &mut tracker, store_sim.now());
-        let states = tracker.states();
-        let frames = reader.times().frames;
-        ctx.handle.update(|v| {
-            v.skus = per_sku(&states);
-            v.slots = states;
-            v.frames = frames;
-            v.clock = Some(clock.clone());
-        });
-        if last_snapshot.elapsed().as_secs_f64() >= ctx.snapshot_secs {
-            last_snapshot = Instant::now();
-            publish_snapshot(ctx, &clock);
-            save_memory(&ctx.store, &tracker.memory());
-        }
+        publisher.publish(
+            ctx,
+            &mut tracker,
+            reader.times(),
+            &events,
+            store_sim.now(),
+            true,
+        );
         next += period;
         let now = Instant::now();
         if next > now {
@@ -236,7 +234,86 @@ fn run_simulated(ctx: &StockContext, sim: &Simulation) -> Result<(), String> {
     Ok(())
 }
 
-fn sleep_unless_stopped(stop: &AtomicBool, mut left: Duration) {
+/// Where slotnet is.
+pub(super) enum Slotnet<'a> {
+    /// The models are still loading.
+    Loading,
+    /// Loaded and holding slotnet.
+    Loaded(&'a ModelSet),
+    /// The models loaded without slotnet.
+    Failed,
+}
+
+impl StockContext {
+    /// A tracker for the slots, with the estimates of the last run restored.
+    pub(super) fn new_tracker(&self) -> Tracker {
+        let mut tracker = Tracker::new(self.slots.clone(), TrackerSettings::default());
+        if let Some(memory) = load_memory(&self.store) {
+            tracker.restore(&memory, 0.0);
+            log::info!(
+                "stock: restored the last estimates of {} slots",
+                memory.len()
+            );
+        }
+        tracker
+    }
+
+    /// Whether slotnet can be used yet.
+    pub(super) fn slotnet(&self) -> Slotnet<'_> {
+        match self.models.get() {
+            None => Slotnet::Loading,
+            Some(set) if set.slotnet.is_some() => Slotnet::Loaded(set),
+            Some(_) => Slotnet::Failed,
+        }
+    }
+}
+
+/// What every stage does after a tick: metrics, events, sales, the view, and now and then a
+/// snapshot to headquarters and the estimates to the store.
+pub(super) struct Publisher {
+    last_snapshot: Instant,
+}
+
+impl Publisher {
+    /// A publisher whose first snapshot is one snapshot period away.
+    pub(super) fn new() -> Publisher {
+        Publisher {
+            last_snapshot: Instant::now(),
+        }
+    }
+
+    /// Publishes one tick's outcome; `now` is the wall (or simulated) time of the tick, shown
+    /// as the view's clock when `show_clock`.
+    pub(super) fn publish(
+        &mut self,
+        ctx: &StockContext,
+        tracker: &mut Tracker,
+        times: StageTimes,
+        events: &[StockEvent],
+        now: SystemTime,
+        show_clock: bool,
+    ) {
+        ctx.metrics.update(tracker, times, events);
+        let clock = crate::clock::rfc3339(now);
+        publish_events(ctx, events, &clock);
+        record_sales(ctx, tracker, now);
+        let states = tracker.states();
+        ctx.handle.update(|v| {
+            v.skus = per_sku(&states);
+            v.slots = states;
+            v.frames = times.frames;
+            v.clock = show_clock.then(|| clock.clone());
+        });
+        if self.last_snapshot.elapsed().as_secs_f64() >= ctx.snapshot_secs {
+            self.last_snapshot = Instant::now();
+            publish_snapshot(ctx, &clock);
+            save_memory(&ctx.store, &tracker.memory());
+        }
+    }
+}
+
+/// Sleeps `left` in short naps, returning early once `stop` is set.
+pub(super) fn sleep_unless_stopped(stop: &AtomicBool, mut left: Duration) {
     while !left.is_zero() && !stop.load(Ordering::Relaxed) {
         let nap = left.min(Duration::from_millis(100));
         std::thread::sleep(nap);
@@ -311,30 +388,50 @@ fn record_sales(ctx: &StockContext, tracker: &mut Tracker, now: SystemTime) {
     if sales.is_empty() {
         return;
     }
+    let counts: Vec<(String, u64)> = sales
+        .iter()
+        .map(|s| (s.sku.clone(), u64::from(s.units)))
+        .collect();
+    if let Err(e) = add_daily_counts(&ctx.store, "sales", &counts, now) {
+        log::warn!("stock: cannot store {} sales: {e}", sales.len());
+    }
+}
+
+/// Adds `counts` to the per-SKU, per-day totals `{kind}/{sku}/{date}` of the stock table
+/// (`sales` from depletion, `scans` from barcode scanners); the day is `now`'s UTC date.
+pub(super) fn add_daily_counts(
+    store: &Store,
+    kind: &str,
+    counts: &[(String, u64)],
+    now: SystemTime,
+) -> Result<(), crate::store::StoreError> {
     let day = crate::clock::rfc3339(now)
         .get(..10)
         .unwrap_or("unknown")
         .to_string();
+    // One put per key: a batch reads nothing back, so the same SKU twice is summed first.
+    let mut sums: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for (sku, n) in counts {
+        *sums.entry(sku.as_str()).or_default() += n;
+    }
     let mut batch = Batch::new();
-    for sale in &sales {
-        let key = format!("sales/{}/{day}", sale.sku);
-        let before = ctx
-            .store
-            .get(TABLE, key.as_bytes())
-            .ok()
-            .flatten()
-            .and_then(|v| String::from_utf8(v).ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-        batch.put(
-            TABLE,
-            key.as_bytes(),
-            (before + sale.units as u64).to_string().as_bytes(),
-        );
+    for (sku, n) in sums {
+        let key = format!("{kind}/{sku}/{day}");
+        let before = daily_count(store, &key);
+        batch.put(TABLE, key.as_bytes(), (before + n).to_string().as_bytes());
     }
-    if let Err(e) = ctx.store.commit(batch) {
-        log::warn!("stock: cannot store {} sales: {e}", sales.len());
-    }
+    store.commit(batch).map(|_| ())
+}
+
+/// The stored count under `key` of the stock table, 0 when none.
+pub(super) fn daily_count(store: &Store, key: &str) -> u64 {
+    store
+        .get(TABLE, key.as_bytes())
+        .ok()
+        .flatten()
+        .and_then(|v| String::from_utf8(v).ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
 }
 
 fn load_memory(store: &Store) -> Option<Vec<SlotMemory>> {
@@ -348,7 +445,7 @@ fn load_memory(store: &Store) -> Option<Vec<SlotMemory>> {
     }
 }
 
-fn save_memory(store: &Store, memory: &[SlotMemory]) {
+pub(super) fn save_memory(store: &Store, memory: &[SlotMemory]) {
     let Ok(bytes) = serde_json::to_vec(memory) else {
         return;
     };
@@ -375,9 +472,52 @@ pub struct EventLabels {
     pub kind: String,
 }
 
+/// Labels of a device metric.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct DeviceLabels {
+    /// Device id from the config.
+    pub device: String,
+    /// camera, scale or scanner.
+    pub kind: String,
+}
+
+/// Labels of a per-device counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct DeviceNameLabels {
+    /// Device id from the config.
+    pub device: String,
+}
+
+/// Labels of the scan counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct ScanLabels {
+    /// `counted` (a catalog product) or `unknown`.
+    pub result: String,
+}
+
 /// The stock stage's metrics.
 #[derive(Clone, Default)]
 pub struct StockMetrics {
+    device_up: prometheus_client::metrics::family::Family<
+        DeviceLabels,
+        prometheus_client::metrics::gauge::Gauge,
+    >,
+    device_degraded: prometheus_client::metrics::family::Family<
+        DeviceLabels,
+        prometheus_client::metrics::gauge::Gauge,
+    >,
+    device_readings: prometheus_client::metrics::family::Family<
+        DeviceNameLabels,
+        prometheus_client::metrics::counter::Counter,
+    >,
+    device_errors: prometheus_client::metrics::family::Family<
+        DeviceNameLabels,
+        prometheus_client::metrics::counter::Counter,
+    >,
+    scans: prometheus_client::metrics::family::Family<
+        ScanLabels,
+        prometheus_client::metrics::counter::Counter,
+    >,
     units: prometheus_client::metrics::family::Family<
         SlotLabels,
         prometheus_client::metrics::gauge::Gauge<f64, std::sync::atomic::AtomicU64>,
@@ -439,6 +579,31 @@ impl StockMetrics {
             m.rejected_weights.clone(),
         );
         registry.register(
+            "device_up",
+            "1 while a shelf device delivers (ok or degraded), 0 while offline",
+            m.device_up.clone(),
+        );
+        registry.register(
+            "device_degraded",
+            "1 while a shelf device delivers bad data (corrupt frames, garbage lines, wrong frame size)",
+            m.device_degraded.clone(),
+        );
+        registry.register(
+            "device_readings",
+            "Good frames or lines per shelf device",
+            m.device_readings.clone(),
+        );
+        registry.register(
+            "device_errors",
+            "Refused frames or lines per shelf device (corrupt, garbage, overlong, wrong size)",
+            m.device_errors.clone(),
+        );
+        registry.register(
+            "stock_scans",
+            "Barcode scans: counted for a catalog product, or unknown to the catalog",
+            m.scans.clone(),
+        );
+        registry.register(
             "stock_stage_seconds",
             "Seconds spent per stock stage since start (crop, infer)",
             m.stage_seconds.clone(),
@@ -446,7 +611,49 @@ impl StockMetrics {
         m
     }
 
-    fn update(&self, tracker: &Tracker, times: super::pipeline::StageTimes, events: &[StockEvent]) {
+    /// Copies the devices' health in.
+    pub(super) fn devices(&self, views: &[super::live::DeviceView]) {
+        for d in views {
+            let labels = DeviceLabels {
+                device: d.id.clone(),
+                kind: d.kind.name().into(),
+            };
+            self.device_up.get_or_create(&labels).set(i64::from(
+                d.state != edge_sensors::HealthState::Offline.as_str(),
+            ));
+            self.device_degraded.get_or_create(&labels).set(i64::from(
+                d.state == edge_sensors::HealthState::Degraded.as_str(),
+            ));
+            let name = DeviceNameLabels {
+                device: d.id.clone(),
+            };
+            for (family, total) in [
+                (&self.device_readings, d.counters.readings),
+                (&self.device_errors, d.counters.errors()),
+            ] {
+                let counter = family.get_or_create(&name);
+                counter.inc_by(total.saturating_sub(counter.get()));
+            }
+        }
+        let unknown: u64 = views.iter().map(|d| d.counters.unknown_codes).sum();
+        if unknown > 0 {
+            let counter = self.scans.get_or_create(&ScanLabels {
+                result: "unknown".into(),
+            });
+            counter.inc_by(unknown.saturating_sub(counter.get()));
+        }
+    }
+
+    /// Counts scans of catalog products.
+    pub(super) fn scans(&self, result: &str, n: u64) {
+        self.scans
+            .get_or_create(&ScanLabels {
+                result: result.into(),
+            })
+            .inc_by(n);
+    }
+
+    fn update(&self, tracker: &Tracker, times: StageTimes, events: &[StockEvent]) {
         for s in tracker.states() {
             let labels = SlotLabels {
                 slot: s.slot.clone(),

@@ -18,6 +18,7 @@ mod commands;
 mod crash;
 mod demo;
 mod lifecycle;
+mod live_stock;
 mod mqtt;
 mod mqtt_tls;
 mod watchdog;

@@ -124,7 +124,10 @@ fn sigkill_100_times_mid_stream_loses_no_accepted_message() {
         rng ^= rng >> 7;
         rng ^= rng << 17;
         let mut feeder = Feeder::start(&config, next, 1000, 1);
-        feeder.until(Duration::from_millis(30 + rng % 200), |_| false);
+        // Mid-stream: once it has accepted a first message (start-up takes long under qemu or
+        // on a busy machine), then at a random point of the next 200 ms.
+        feeder.until(Duration::from_secs(30), |f| !f.accepted.is_empty());
+        feeder.until(Duration::from_millis(rng % 200), |_| false);
         let got = feeder.kill();
         if let Some(max) = got.iter().max() {
             next = max + 1;
@@ -221,23 +224,31 @@ impl Drop for Mounted {
     }
 }
 
-#[test]
-fn full_disk_refuses_new_messages_and_loses_no_accepted_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
+/// `<dir>/state` on a tmpfs of `size` (e.g. "3m"), unmounted on drop; None (with the reason
+/// printed) where mounting needs a root this test does not have.
+fn small_state_dir(dir: &Path, size: &str, case: &str) -> Option<(std::path::PathBuf, Mounted)> {
+    let state = dir.join("state");
     std::fs::create_dir_all(&state).unwrap();
     let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=3m", "tmpfs"])
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
         .arg(&state)
         .stderr(std::process::Stdio::null())
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
     if !mounted {
-        eprintln!("skipped: mounting a 3 MiB tmpfs for the full-disk case needs root");
-        return;
+        eprintln!("skipped: mounting a {size} tmpfs for the {case} case needs root");
+        return None;
     }
-    let _unmount = Mounted(state.clone());
+    Some((state.clone(), Mounted(state)))
+}
+
+#[test]
+fn full_disk_refuses_new_messages_and_loses_no_accepted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((state, _unmount)) = small_state_dir(dir.path(), "3m", "full-disk") else {
+        return;
+    };
     let mut broker = Broker::start(dir.path());
     let consumer = Consumer::start(broker.port, "hq-full-disk");
     broker.stop();
@@ -378,20 +389,9 @@ fn a_full_outbox_drops_health_then_state_and_keeps_every_event() {
 #[test]
 fn the_disk_reserve_keeps_the_disk_from_filling_and_drops_by_class() {
     let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    std::fs::create_dir_all(&state).unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=12m", "tmpfs"])
-        .arg(&state)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !mounted {
-        eprintln!("skipped: mounting a 12 MiB tmpfs for the disk-reserve case needs root");
+    let Some((state, _unmount)) = small_state_dir(dir.path(), "12m", "disk-reserve") else {
         return;
-    }
-    let _unmount = Mounted(state.clone());
+    };
     let mut broker = Broker::start(dir.path());
     let consumer = Consumer::start(broker.port, "hq-disk-reserve");
     broker.stop();
