@@ -182,6 +182,7 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
                 outbox.clone(),
                 link_status.clone(),
                 model_status.clone(),
+                stock_handle.clone(),
                 Duration::from_secs(config.mqtt.health_interval_secs),
                 shutdown.listener(),
             ));
@@ -408,7 +409,7 @@ fn live_stock(
 /// The catalog for the stock stage: the one headquarters sent (kept in the state directory),
 /// else the config's `paths.catalog` (JSON); `None`, logged, when neither can be read.
 fn stock_catalog(config: &Config) -> Option<crate::catalog::Catalog> {
-    use crate::catalog::{self, Catalog};
+    use crate::catalog;
     match catalog::load(&config.paths.state_dir) {
         Ok(Some(c)) => return Some(c),
         Ok(None) => {}
@@ -418,10 +419,7 @@ fn stock_catalog(config: &Config) -> Option<crate::catalog::Catalog> {
         ),
     }
     let path = config.paths.catalog.as_ref()?;
-    let loaded = std::fs::read(path)
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
-        .and_then(|value| Catalog::from_json(value).map_err(|e| e.to_string()));
+    let loaded = catalog::load_file(path);
     match loaded {
         Ok(c) => Some(c),
         Err(e) => {

@@ -144,6 +144,14 @@ pub fn apply(state_dir: &Path, value: serde_json::Value) -> Result<Catalog, Cata
     Ok(catalog)
 }
 
+/// A catalog file (JSON, the runtime's format), parsed and validated.
+pub fn load_file(path: &Path) -> Result<Catalog, String> {
+    std::fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
+        .and_then(|value| Catalog::from_json(value).map_err(|e| e.to_string()))
+}
+
 /// The stored catalog, if any.
 pub fn load(state_dir: &Path) -> Result<Option<Catalog>, CatalogError> {
     match std::fs::read(stored_path(state_dir)) {

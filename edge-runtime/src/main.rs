@@ -535,7 +535,6 @@ fn check_planogram(
     catalog: Option<PathBuf>,
     config: Option<PathBuf>,
 ) -> ExitCode {
-    use edge_runtime::catalog::Catalog;
     use edge_runtime::stock::planogram::{Planogram, PlanogramError};
 
     // The config is read when it is named, or when it has to supply a path; a default config
@@ -565,10 +564,7 @@ fn check_planogram(
     let catalog_path = catalog.or_else(|| from_config(|c| c.paths.catalog.clone()));
     let catalog = match &catalog_path {
         Some(file) => {
-            let loaded = std::fs::read(file)
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
-                .and_then(|value| Catalog::from_json(value).map_err(|e| e.to_string()));
+            let loaded = edge_runtime::catalog::load_file(file);
             match loaded {
                 Ok(c) => Some(c),
                 Err(e) => {

@@ -14,6 +14,7 @@ pub fn body(
     outbox: &Outbox,
     link: &LinkStatus,
     models: &crate::models::ModelStatus,
+    stock: &crate::stock::service::StockHandle,
     started: Instant,
 ) -> Map<String, Value> {
     let stats = outbox.stats();
@@ -41,7 +42,31 @@ pub fn body(
         }),
     );
     body.insert("models".into(), models.json());
+    body.insert("stock".into(), stock_summary(&stock.view()));
     body
+}
+
+/// The shelf in a few numbers, and every device's state: enough for headquarters to see a
+/// blind camera or a dead scale without asking the device.
+fn stock_summary(view: &crate::stock::service::StockView) -> Value {
+    use crate::stock::tracker::Level;
+    let count = |level: Level| view.slots.iter().filter(|s| s.level == level).count();
+    json!({
+        "frames": view.frames,
+        "slots": view.slots.len(),
+        "low": count(Level::Low),
+        "out": count(Level::Out),
+        "faulty_slots": view.slots.iter().filter(|s| !s.faults.is_empty()).count(),
+        "waiting": view.waiting,
+        "problems": view.problems.len(),
+        "devices": view.devices.iter().map(|d| json!({
+            "id": d.id,
+            "kind": d.kind,
+            "state": d.state,
+            "last_error": d.last_error,
+            "last_reading": d.last_reading,
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// Enqueues a health message every `interval` until shutdown.
@@ -49,6 +74,7 @@ pub async fn run(
     outbox: Outbox,
     link: Arc<LinkStatus>,
     models: crate::models::ModelStatus,
+    stock: crate::stock::service::StockHandle,
     interval: Duration,
     mut shutdown: ShutdownListener,
 ) -> Result<(), String> {
@@ -64,7 +90,7 @@ pub async fn run(
             topic: "health".into(),
             qos: 0,
             schema: "health@1",
-            body: body(&outbox, &link, &models, started),
+            body: body(&outbox, &link, &models, &stock, started),
         };
         if let Err(e) = outbox.enqueue(vec![msg]).await {
             log::warn!("cannot queue the health message: {e}");

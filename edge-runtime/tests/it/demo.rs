@@ -164,6 +164,24 @@ fn demo_serves_http_and_streams_to_its_embedded_broker() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // The health message carries the shelf summary once the stage runs.
+    let end = Instant::now() + Duration::from_secs(60);
+    loop {
+        let latest = consumer
+            .payloads("health")
+            .last()
+            .cloned()
+            .unwrap_or_default();
+        if latest["stock"]["slots"] == 24 {
+            crate::schemas::assert_valid("health@1", &latest);
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "no health message with the stock summary: {latest}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let (code, body) = http_get(http, "/api/stock").expect("GET /api/stock");
     assert_eq!(code, 200);
     let view: serde_json::Value = serde_json::from_str(&body).expect("stock JSON");
