@@ -238,6 +238,11 @@ fn write_live_config(
 
 #[test]
 fn folder_camera_and_pty_scale_track_the_shelf_and_survive_bad_input() {
+    if std::env::var_os("EDGE_RUNTIME_UNDER_QEMU").is_some() {
+        // qemu-user lacks the serial ioctls: opening the pty scale fails with ENOSYS there.
+        eprintln!("skipped under qemu-user: serial ioctls unsupported (the pty scale and scanner)");
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let pictures = dir.path().join("camera");
     std::fs::create_dir(&pictures).unwrap();
