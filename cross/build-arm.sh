@@ -3,7 +3,8 @@
 # qemu, runs the workspace tests for aarch64 under qemu-user, and prints the binary sizes.
 #
 # Needs: gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross
-# libc6-dev-armhf-cross qemu-user, and the rustup targets from rust-toolchain.toml
+# libc6-dev-armhf-cross qemu-user clang libclang-dev, and the rustup targets from
+# rust-toolchain.toml
 # (scripts/test-all.sh installs them). Usage: cross/build-arm.sh [--no-tests] [--dist]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,10 +20,15 @@ export CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_LINKER=arm-linux-gnueabihf-gcc
 export CC_armv7_unknown_linux_gnueabihf=arm-linux-gnueabihf-gcc
 export AR_armv7_unknown_linux_gnueabihf=arm-linux-gnueabihf-ar
 export CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_RUNNER="qemu-arm -L /usr/arm-linux-gnueabihf"
+# The camera feature's bindgen step (nokhwa's V4L2 bindings) runs clang for the target: point it
+# at Debian's cross sysroots so the kernel headers and struct layouts are the target's.
+export BINDGEN_EXTRA_CLANG_ARGS_aarch64_unknown_linux_gnu="--sysroot=/usr/aarch64-linux-gnu -I/usr/aarch64-linux-gnu/include"
+export BINDGEN_EXTRA_CLANG_ARGS_armv7_unknown_linux_gnueabihf="--sysroot=/usr/arm-linux-gnueabihf -I/usr/arm-linux-gnueabihf/include"
 
-# Features the ARM build ships and tests; the tests also cover the optional sled backend.
-ship_features="${EDGE_RUNTIME_SHIP_FEATURES:-}"
-test_features="edge-runtime/store-sled"
+# Features the ARM build ships and tests: V4L2 cameras (needs clang + libclang-dev on the build
+# machine); the tests also cover the optional sled backend.
+ship_features="${EDGE_RUNTIME_SHIP_FEATURES-edge-runtime/camera}"
+test_features="edge-runtime/store-sled${ship_features:+ $ship_features}"
 
 size_of() { stat -c %s "$1" | awk '{ printf "%.1f MiB (%d bytes)", $1 / 1048576, $1 }'; }
 
