@@ -21,7 +21,7 @@ pub use barcode::{Barcode, BarcodeError, Symbology};
 pub use camera::{
     list_cameras, snapshot, snapshot_bounded, CameraError, CameraHealth, CameraInfo,
     CameraSettings, CaptureSettings, CaptureThread, FolderSource, Frame, FrameFormat, FrameSource,
-    ImageFileSource, NoFrame, PollSettings, SyntheticSource, V4lSource,
+    ImageFileSource, NoFrame, PixelFormat, PollSettings, SyntheticSource, V4lSource,
 };
 pub use framer::{Framed, LineFramer};
 pub use health::{BadLine, DeviceCounters, DeviceHealth, HealthState, HealthTracker};

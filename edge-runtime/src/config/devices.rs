@@ -44,9 +44,23 @@ pub struct CameraConfig {
     /// Frames per second to read (V4L2) or polls per second (file, folder).
     #[serde(default = "default_fps")]
     pub fps: f64,
+    /// Pixel format to ask a V4L2 camera for.
+    #[serde(default)]
+    pub format: CameraFormat,
     /// Seconds without a good frame before the camera counts as offline.
     #[serde(default = "default_frame_timeout")]
     pub frame_timeout_secs: u64,
+}
+
+/// Pixel format of a V4L2 camera.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CameraFormat {
+    /// Motion JPEG: small over USB, decoded here (the default).
+    #[default]
+    Mjpeg,
+    /// YUYV 4:2:2: no decoding, twice the USB bandwidth of a frame's pixels.
+    Yuyv,
 }
 
 /// Where a camera's frames come from, parsed from [`CameraConfig::source`].

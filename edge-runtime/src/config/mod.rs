@@ -9,7 +9,7 @@ pub(crate) mod document;
 pub mod patch;
 
 pub use devices::{
-    CameraConfig, CameraSource, Parity, ScaleConfig, ScaleProtocolName, ScannerConfig,
+    CameraConfig, CameraFormat, CameraSource, Parity, ScaleConfig, ScaleProtocolName, ScannerConfig,
 };
 pub use diagnostics::ConfigError;
 pub use document::Problem;

@@ -390,6 +390,10 @@ fn camera_source(config: &CameraConfig, link: &CameraLink) -> Result<Box<dyn Fra
             settings.width = config.width.unwrap_or(link.width);
             settings.height = config.height.unwrap_or(link.height);
             settings.fps = config.fps.round().clamp(1.0, 60.0) as u32;
+            settings.pixel_format = match config.format {
+                crate::config::CameraFormat::Mjpeg => edge_sensors::PixelFormat::Mjpeg,
+                crate::config::CameraFormat::Yuyv => edge_sensors::PixelFormat::Yuyv,
+            };
             V4lSource::new(&config.id, settings)
                 .map(|s| Box::new(s) as Box<dyn FrameSource>)
                 .map_err(|e| e.to_string())
