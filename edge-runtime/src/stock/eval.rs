@@ -205,6 +205,15 @@ pub fn sim_slots(slots: &[SlotSpec], catalog: &Catalog) -> Result<Vec<SimSlot>, 
         .collect()
 }
 
+/// Reads every simulated load cell once and hands the readings to `tracker` at `t`.
+pub fn feed_scales(sim: &mut StoreSim, slots: &[SimSlot], tracker: &mut Tracker, t: f64) {
+    for (i, slot) in slots.iter().enumerate() {
+        if let Some(grams) = slot.scale_channel.and_then(|c| sim.scale_reading(c)) {
+            tracker.weight(i, t, grams);
+        }
+    }
+}
+
 struct OutInterval {
     slot: usize,
     start: f64,
@@ -287,13 +296,7 @@ pub fn run_scenario(
             }
         }
         // Load cells every second, for the weight tracker.
-        for (i, slot) in sims.iter().enumerate() {
-            if let Some(channel) = slot.scale_channel {
-                if let Some(grams) = sim.scale_reading(channel) {
-                    with_weight.weight(i, t, grams);
-                }
-            }
-        }
+        feed_scales(&mut sim, &sims, &mut with_weight, t);
         if t >= next_frame {
             next_frame += frame_every;
             if sim.camera_online(0) {
@@ -304,6 +307,9 @@ pub fn run_scenario(
                     .read(model, frame.width, frame.height, &frame.rgb)
                     .map_err(|e| e.to_string())?;
                 frames += 1;
+                let traced = trace
+                    .is_some()
+                    .then(|| (with_weight.states(), camera_only.states()));
                 for (i, obs) in readings {
                     let obs: CameraObs = obs;
                     with_weight.camera(i, t, obs);
@@ -325,8 +331,8 @@ pub fn run_scenario(
                             obs.fill,
                             obs.occluded,
                             obs.wrong,
-                            with_weight.states()[i].units,
-                            camera_only.states()[i].units,
+                            traced.as_ref().map_or(0.0, |(w, _)| w[i].units),
+                            traced.as_ref().map_or(0.0, |(_, c)| c[i].units),
                         );
                     }
                 }

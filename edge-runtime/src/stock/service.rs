@@ -193,11 +193,7 @@ fn run_simulated(ctx: &StockContext, shelf: &SimulatedShelf) -> Result<(), Strin
         while t + 1.0 <= target {
             store_sim.advance(Duration::from_secs(1));
             t += 1.0;
-            for (i, slot) in sims.iter().enumerate() {
-                if let Some(grams) = slot.scale_channel.and_then(|c| store_sim.scale_reading(c)) {
-                    tracker.weight(i, t, grams);
-                }
-            }
+            super::eval::feed_scales(&mut store_sim, &sims, &mut tracker, t);
         }
         if store_sim.camera_online(0) {
             let frame = renderer.render(store_sim.contents(), &store_sim.occluders(), frame_no);
@@ -293,11 +289,12 @@ impl Publisher {
         now: SystemTime,
         show_clock: bool,
     ) {
-        ctx.metrics.update(tracker, times, events);
+        let states = tracker.states();
+        ctx.metrics
+            .update(&states, tracker.counters(), times, events);
         let clock = crate::clock::rfc3339(now);
         publish_events(ctx, events, &clock);
         record_sales(ctx, tracker, now);
-        let states = tracker.states();
         ctx.handle.update(|v| {
             v.skus = per_sku(&states);
             v.slots = states;
@@ -653,8 +650,14 @@ impl StockMetrics {
             .inc_by(n);
     }
 
-    fn update(&self, tracker: &Tracker, times: StageTimes, events: &[StockEvent]) {
-        for s in tracker.states() {
+    fn update(
+        &self,
+        states: &[SlotState],
+        counters: super::tracker::TrackerCounters,
+        times: StageTimes,
+        events: &[StockEvent],
+    ) {
+        for s in states {
             let labels = SlotLabels {
                 slot: s.slot.clone(),
                 sku: s.sku.clone(),
@@ -674,7 +677,7 @@ impl StockMetrics {
         }
         let frames = times.frames.saturating_sub(self.frames.get());
         self.frames.inc_by(frames);
-        let c = tracker.counters();
+        let c = counters;
         self.occluded.set(c.occluded_readings as i64);
         self.rejected_weights.set(c.rejected_weights as i64);
         for (stage, d) in [("crop", times.crop), ("infer", times.infer)] {
