@@ -148,7 +148,12 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
         readiness: readiness.clone(),
     };
     let stock_handle = crate::stock::service::StockHandle::default();
-    let router = http::router(state, config.http.max_body_bytes, stock_handle.clone());
+    let router = http::router(
+        state,
+        config.http.max_body_bytes,
+        stock_handle.clone(),
+        store.clone(),
+    );
     let http_shutdown = shutdown.listener();
     tasks.spawn(async move {
         http::serve(listener, router, http_shutdown)

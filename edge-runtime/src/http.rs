@@ -3,7 +3,7 @@
 use crate::metrics::Metrics;
 use crate::shutdown::ShutdownListener;
 use crate::watchdog::Heartbeats;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -68,7 +68,14 @@ pub fn router(
     state: HttpState,
     max_body_bytes: usize,
     stock: crate::stock::service::StockHandle,
+    store: Arc<crate::store::Store>,
 ) -> Router {
+    let sales_routes = Router::new()
+        .route("/api/sales", get(sales_view))
+        .with_state(SalesState {
+            store,
+            stock: stock.clone(),
+        });
     let stock_routes = Router::new()
         .route("/api/stock", get(stock_view))
         .with_state(stock);
@@ -78,6 +85,7 @@ pub fn router(
         .route("/metrics", get(metrics))
         .with_state(state)
         .merge(stock_routes)
+        .merge(sales_routes)
         .layer(DefaultBodyLimit::max(max_body_bytes))
 }
 
@@ -85,6 +93,69 @@ pub fn router(
 async fn stock_view(State(stock): State<crate::stock::service::StockHandle>) -> impl IntoResponse {
     let body = serde_json::to_string(&stock.view()).unwrap_or_else(|_| "{}".into());
     ([(header::CONTENT_TYPE, "application/json")], body)
+}
+
+#[derive(Clone)]
+struct SalesState {
+    store: Arc<crate::store::Store>,
+    stock: crate::stock::service::StockHandle,
+}
+
+/// A day's sales per product (`?day=YYYY-MM-DD`; by default the stock stage's current day,
+/// which is simulated time in the demo).
+async fn sales_view(
+    State(state): State<SalesState>,
+    RawQuery(query): RawQuery,
+) -> axum::response::Response {
+    let mut day = None;
+    for pair in query.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("day", v)) => day = Some(v.to_string()),
+            _ => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    format!("unknown query parameter {pair:?}; the only one is day=YYYY-MM-DD\n"),
+                )
+                    .into_response()
+            }
+        }
+    }
+    let day = match day {
+        Some(d) if crate::stock::sales::valid_day(&d) => d,
+        Some(d) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("day {d:?} is not a date; expected YYYY-MM-DD\n"),
+            )
+                .into_response()
+        }
+        None => match state.stock.view().clock {
+            Some(clock) => clock.get(..10).unwrap_or_default().to_string(),
+            None => crate::stock::sales::day_of(std::time::SystemTime::now()),
+        },
+    };
+    let store = state.store.clone();
+    let lookup = {
+        let day = day.clone();
+        tokio::task::spawn_blocking(move || crate::stock::sales::on_day(&store, &day)).await
+    };
+    match lookup {
+        Ok(Ok(skus)) => {
+            let units: u64 = skus.iter().map(|s| s.units).sum();
+            let body = serde_json::json!({ "day": day, "units": units, "skus": skus });
+            ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+        }
+        Ok(Err(e)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("cannot read the sales: {e}\n"),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("sales lookup failed: {e}\n"),
+        )
+            .into_response(),
+    }
 }
 
 async fn healthz() -> &'static str {

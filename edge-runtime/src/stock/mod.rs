@@ -9,11 +9,13 @@
 //! - [`service`]: the stock thread's shared publishing (events, snapshots, memory, sales,
 //!   metrics, the HTTP view) and the simulated stage of the demo.
 //! - [`live`]: the live stage on the configured cameras, scales and scanners.
+//! - [`sales`]: daily sales per product, from depletion and from checkout scans.
 
 pub mod eval;
 pub mod live;
 pub mod pipeline;
 pub mod planogram;
+pub mod sales;
 pub mod service;
 pub mod tracker;
 pub mod update;

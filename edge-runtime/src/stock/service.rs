@@ -12,13 +12,14 @@ use super::pipeline::{ShelfReader, StageTimes};
 use super::tracker::{
     per_sku, SkuState, SlotMemory, SlotState, StockEvent, Tracker, TrackerSettings,
 };
-use super::SlotSpec;
+use super::{sales, SlotSpec};
 use crate::catalog::Catalog;
 use crate::store::{Batch, Store};
 use crate::sync::outbox::{Outbox, Outgoing};
 use crate::sync::Class;
 use crate::watchdog::Heartbeat;
 use edge_models::ModelSet;
+use edge_sensors::sim::devices::{valid_ean13, SimScanner, SimScannerParams};
 use edge_sensors::sim::render::ShelfRenderer;
 use edge_sensors::sim::store::{ScenarioParams, StoreSim};
 use serde::Serialize;
@@ -152,6 +153,7 @@ fn run_simulated(ctx: &StockContext, shelf: &SimulatedShelf) -> Result<(), Strin
     let mut renderer = ShelfRenderer::new(0, *width, *height, &sims, sim.seed)?;
     let mut reader = ShelfReader::new(camera_id, 0, *width, *height, &ctx.slots);
     let mut tracker = ctx.new_tracker();
+    let mut checkout = SimulatedCheckout::new(&sims, &shelf.catalog, sim.seed);
     ctx.handle.update(|v| {
         v.source = "simulated store (demo)".into();
         v.waiting = Some("waiting for slotnet to load".into());
@@ -191,7 +193,8 @@ fn run_simulated(ctx: &StockContext, shelf: &SimulatedShelf) -> Result<(), Strin
         // Simulated time advances in whole seconds; the scales report every second.
         let target = t + step;
         while t + 1.0 <= target {
-            store_sim.advance(Duration::from_secs(1));
+            let truth = store_sim.advance(Duration::from_secs(1));
+            checkout.observe(&truth);
             t += 1.0;
             super::eval::feed_scales(&mut store_sim, &sims, &mut tracker, t);
         }
@@ -209,6 +212,7 @@ fn run_simulated(ctx: &StockContext, shelf: &SimulatedShelf) -> Result<(), Strin
         } else {
             tracker.camera_offline(0, t);
         }
+        checkout.record(ctx, store_sim.now());
         let events = tracker.tick(t);
         publisher.publish(
             ctx,
@@ -228,6 +232,64 @@ fn run_simulated(ctx: &StockContext, shelf: &SimulatedShelf) -> Result<(), Strin
     }
     save_memory(&ctx.store, &tracker.memory());
     Ok(())
+}
+
+/// The demo's checkout: every unit a simulated shopper carries away is scanned at a till a
+/// few minutes later, and the scans are counted like a real scanner's (through the catalog's
+/// EANs), so the day's sales show both sources.
+struct SimulatedCheckout {
+    scanner: Option<SimScanner>,
+    eans: std::collections::HashMap<String, String>,
+}
+
+impl SimulatedCheckout {
+    fn new(sims: &[edge_sensors::sim::SimSlot], catalog: &Catalog, seed: u64) -> Self {
+        let eans = super::live::ean_index(catalog);
+        let by_sku = catalog.products.iter().filter_map(|p| match p.attributes.get("ean") {
+            Some(serde_json::Value::String(e)) if valid_ean13(e) => Some((p.sku.clone(), e.clone())),
+            _ => None,
+        });
+        let params = SimScannerParams {
+            seed,
+            ..SimScannerParams::default()
+        };
+        let scanner = match SimScanner::new(sims, by_sku, params) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                log::warn!("stock: no simulated checkout scanner: {e}");
+                None
+            }
+        };
+        SimulatedCheckout { scanner, eans }
+    }
+
+    fn observe(&mut self, truth: &[edge_sensors::sim::store::TruthEvent]) {
+        if let Some(s) = &mut self.scanner {
+            s.observe(truth);
+        }
+    }
+
+    /// Counts the scans due by `now` (simulated time) per product.
+    fn record(&mut self, ctx: &StockContext, now: SystemTime) {
+        let Some(scanner) = &mut self.scanner else {
+            return;
+        };
+        let scans: Vec<(String, u64)> = scanner
+            .due(now)
+            .into_iter()
+            .filter_map(|line| {
+                let key = super::live::gtin_key(&line.text)?;
+                Some((self.eans.get(&key)?.clone(), 1))
+            })
+            .collect();
+        if scans.is_empty() {
+            return;
+        }
+        match sales::add_daily_counts(&ctx.store, sales::SCANS, &scans, now) {
+            Ok(()) => ctx.metrics.scans("counted", scans.len() as u64),
+            Err(e) => log::warn!("stock: cannot store {} scans: {e}", scans.len()),
+        }
+    }
 }
 
 /// Where slotnet is.
@@ -303,7 +365,7 @@ impl Publisher {
         });
         if self.last_snapshot.elapsed().as_secs_f64() >= ctx.snapshot_secs {
             self.last_snapshot = Instant::now();
-            publish_snapshot(ctx, &clock);
+            publish_snapshot(ctx, &clock, now);
             save_memory(&ctx.store, &tracker.memory());
         }
     }
@@ -359,13 +421,20 @@ fn publish_events(ctx: &StockContext, events: &[StockEvent], clock: &str) {
     });
 }
 
-fn publish_snapshot(ctx: &StockContext, clock: &str) {
+fn publish_snapshot(ctx: &StockContext, clock: &str, now: SystemTime) {
     let view = ctx.handle.view();
     let mut body = serde_json::Map::new();
     body.insert("clock".into(), clock.into());
     body.insert(
         "skus".into(),
         serde_json::to_value(&view.skus).unwrap_or_default(),
+    );
+    // The day so far, for the products on these shelves.
+    let day = sales::day_of(now);
+    let today = sales::for_skus(&ctx.store, view.skus.iter().map(|s| s.sku.as_str()), &day);
+    body.insert(
+        "sales".into(),
+        serde_json::json!({ "day": day, "skus": today }),
     );
     let msg = Outgoing {
         class: Class::State,
@@ -379,7 +448,7 @@ fn publish_snapshot(ctx: &StockContext, clock: &str) {
     }
 }
 
-/// Adds estimated sales to the per-SKU, per-day totals in the store (`sales/{sku}/{date}`).
+/// Adds estimated sales to the per-SKU, per-day depletion totals in the store.
 fn record_sales(ctx: &StockContext, tracker: &mut Tracker, now: SystemTime) {
     let sales = tracker.take_sales();
     if sales.is_empty() {
@@ -389,46 +458,9 @@ fn record_sales(ctx: &StockContext, tracker: &mut Tracker, now: SystemTime) {
         .iter()
         .map(|s| (s.sku.clone(), u64::from(s.units)))
         .collect();
-    if let Err(e) = add_daily_counts(&ctx.store, "sales", &counts, now) {
+    if let Err(e) = sales::add_daily_counts(&ctx.store, sales::DEPLETION, &counts, now) {
         log::warn!("stock: cannot store {} sales: {e}", sales.len());
     }
-}
-
-/// Adds `counts` to the per-SKU, per-day totals `{kind}/{sku}/{date}` of the stock table
-/// (`sales` from depletion, `scans` from barcode scanners); the day is `now`'s UTC date.
-pub(super) fn add_daily_counts(
-    store: &Store,
-    kind: &str,
-    counts: &[(String, u64)],
-    now: SystemTime,
-) -> Result<(), crate::store::StoreError> {
-    let day = crate::clock::rfc3339(now)
-        .get(..10)
-        .unwrap_or("unknown")
-        .to_string();
-    // One put per key: a batch reads nothing back, so the same SKU twice is summed first.
-    let mut sums: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
-    for (sku, n) in counts {
-        *sums.entry(sku.as_str()).or_default() += n;
-    }
-    let mut batch = Batch::new();
-    for (sku, n) in sums {
-        let key = format!("{kind}/{sku}/{day}");
-        let before = daily_count(store, &key);
-        batch.put(TABLE, key.as_bytes(), (before + n).to_string().as_bytes());
-    }
-    store.commit(batch).map(|_| ())
-}
-
-/// The stored count under `key` of the stock table, 0 when none.
-pub(super) fn daily_count(store: &Store, key: &str) -> u64 {
-    store
-        .get(TABLE, key.as_bytes())
-        .ok()
-        .flatten()
-        .and_then(|v| String::from_utf8(v).ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0)
 }
 
 fn load_memory(store: &Store) -> Option<Vec<SlotMemory>> {

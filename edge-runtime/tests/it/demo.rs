@@ -200,6 +200,42 @@ fn demo_serves_http_and_streams_to_its_embedded_broker() {
         "per-slot stock in /metrics"
     );
 
+    // The day's sales: seen leaving the shelf and scanned at the simulated checkout, merged.
+    let end = Instant::now() + Duration::from_secs(90);
+    loop {
+        let (code, body) = http_get(http, "/api/sales").expect("GET /api/sales");
+        assert_eq!(code, 200, "{body}");
+        let sales: serde_json::Value = serde_json::from_str(&body).expect("sales JSON");
+        let skus = sales["skus"].as_array().cloned().unwrap_or_default();
+        let both = skus
+            .iter()
+            .filter(|s| s["depletion"].as_u64() > Some(0) && s["scans"].as_u64() > Some(0))
+            .count();
+        if both > 0 {
+            for s in &skus {
+                let (d, n) = (s["depletion"].as_u64().unwrap(), s["scans"].as_u64().unwrap());
+                assert_eq!(s["units"].as_u64(), Some(d.max(n)), "{s}");
+            }
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "no product with both depletion and scan sales: {sales}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    for bad in ["/api/sales?day=yesterday", "/api/sales?from=2026-01-01"] {
+        let (code, body) = http_get(http, bad).expect(bad);
+        assert_eq!(code, 400, "{bad}: {body}");
+    }
+    let snapshot = consumer.payloads("stock/state").last().cloned().unwrap_or_default();
+    crate::schemas::assert_valid("stock.state@1", &snapshot);
+    assert_eq!(
+        snapshot["sales"]["skus"].as_array().map(|s| s.len()),
+        Some(24),
+        "the snapshot carries the day's sales per product: {snapshot}"
+    );
+
     signal(&child, libc::SIGINT);
     let status = wait_exit(&mut child, Duration::from_secs(10)).expect("demo stops on Ctrl-C");
     assert_eq!(status.code(), Some(0), "{}", log.lock().unwrap());

@@ -305,8 +305,9 @@ pub fn ean13(body: &str) -> Option<String> {
     Some(format!("{body}{check}"))
 }
 
-fn valid_ean13(code: &str) -> bool {
-    code.len() == 13 && ean13(&code[..12]).is_some_and(|c| c == code)
+/// Whether `code` is 13 digits with a correct GS1 check digit.
+pub fn valid_ean13(code: &str) -> bool {
+    code.len() == 13 && code.get(..12).and_then(ean13).is_some_and(|c| c == code)
 }
 
 /// A checkout scanner: every unit a shopper carried away from the shelf is scanned (one
@@ -757,6 +758,8 @@ mod tests {
         assert_eq!(ean13("59012341234x"), None);
         assert!(valid_ean13("5901234123457"));
         assert!(!valid_ean13("5901234123458"));
+        // 13 bytes with a multi-byte character across byte 12: refused, no panic.
+        assert!(!valid_ean13("12345678901\u{e9}"));
     }
 
     #[test]
