@@ -218,6 +218,9 @@ pub struct SlotMemory {
     pub settled: Option<i64>,
     /// Misplaced flag.
     pub misplaced: bool,
+    /// Weight of foreign items believed on the slot's scale, in the slot's units.
+    #[serde(default)]
+    pub foreign: f64,
 }
 
 /// Counters for metrics.
@@ -247,6 +250,8 @@ struct Track {
     weight: Option<f64>,
     last_weight: Option<f64>,
     weight_pending: Option<Pending<f64>>,
+    /// Weight on the scale that is not the slot's product, in its units (see `weight_step`).
+    foreign: f64,
     // output
     units: f64,
     confidence: f64,
@@ -264,7 +269,40 @@ struct Track {
     settled_pending: Option<Pending<i64>>,
 }
 
+/// How far (in units) a one-item weight step may be from one unit and still be the slot's own
+/// product. Load cells read a unit to about 2 %; packs of one product vary by a few percent.
+const OWN_STEP_TOLERANCE: f64 = 0.12;
+
 impl Track {
+    /// Keeps `foreign`, the weight on the scale that is not the slot's product, current after
+    /// the settled weight moved by `step` units to `level`.
+    ///
+    /// A shopper who puts another product into the slot adds one item whose weight is rarely
+    /// a whole number of the slot's units: a settled rise of 0.5-1.5 units that is not within
+    /// [`OWN_STEP_TOLERANCE`] of one unit is taken as a foreign item, and the slot's own units
+    /// are the weight minus it. Without this, the last foreign item in an emptied slot weighs
+    /// as one unit and the stock-out is never reported. The foreign weight is forgotten when
+    /// the same weight leaves again, when a restock (a rise of two units or more: staff take
+    /// misplaced items out) happens, and when the scale is empty. A foreign item within the
+    /// tolerance of the slot's own unit weight cannot be told apart by weight.
+    fn weight_step(&mut self, step: f64, level: f64) {
+        if step >= 1.5 {
+            self.foreign = 0.0;
+        } else if step >= 0.5 && (step - 1.0).abs() > OWN_STEP_TOLERANCE {
+            self.foreign += step;
+        } else if step <= -0.5
+            && self.foreign > 0.0
+            && (-step - self.foreign).abs() <= OWN_STEP_TOLERANCE / 2.0
+            && (-step - 1.0).abs() > OWN_STEP_TOLERANCE / 2.0
+        {
+            self.foreign = 0.0;
+        }
+        if level < 0.25 {
+            self.foreign = 0.0;
+        }
+        self.foreign = self.foreign.clamp(0.0, level.max(0.0));
+    }
+
     fn new() -> Track {
         Track {
             clear: VecDeque::new(),
@@ -275,6 +313,7 @@ impl Track {
             weight: None,
             last_weight: None,
             weight_pending: None,
+            foreign: 0.0,
             units: 0.0,
             confidence: 0.0,
             source: Source::None,
@@ -354,6 +393,7 @@ impl Tracker {
                 track.level = m.level;
                 track.settled = m.settled;
                 track.misplaced = m.misplaced;
+                track.foreign = if m.foreign.is_finite() { m.foreign.clamp(0.0, 3.0) } else { 0.0 };
                 track.updated = t;
             }
         }
@@ -372,6 +412,7 @@ impl Tracker {
                 level: t.level,
                 settled: t.settled,
                 misplaced: t.misplaced,
+                foreign: t.foreign,
             })
             .collect()
     }
@@ -456,6 +497,7 @@ impl Tracker {
             Some(current) if (candidate - current).abs() < 0.5 => {
                 track.weight = Some(candidate);
                 track.weight_pending = None;
+                track.weight_step(0.0, candidate);
             }
             Some(current) => {
                 let settle = if candidate < current {
@@ -469,6 +511,7 @@ impl Tracker {
                         if t - p.since >= settle {
                             track.weight = Some(candidate);
                             track.weight_pending = None;
+                            track.weight_step(candidate - current, candidate);
                         }
                     }
                     _ => {
@@ -518,7 +561,11 @@ impl Tracker {
             None
         };
         let weight_fresh = track.last_weight.is_some_and(|w| t - w <= s.stale_after);
-        let weight = track.weight.filter(|_| weight_fresh);
+        // The slot's own units: the weight less any foreign item on the scale.
+        let weight = track
+            .weight
+            .filter(|_| weight_fresh)
+            .map(|w| (w - track.foreign).max(0.0));
 
         let sigma_c = 0.1 * capacity + 0.5;
         let sigma_w = 0.15;
@@ -900,6 +947,73 @@ mod tests {
         );
         let sold: u32 = tr.take_sales().iter().map(|s| s.units).sum();
         assert_eq!(sold, 6, "8*0.75 = 6 units went before the restock");
+    }
+
+    /// The first slot's units.
+    fn units_at(tr: &Tracker) -> f64 {
+        tr.states()[0].units
+    }
+
+    #[test]
+    fn a_foreign_item_left_in_an_emptied_slot_is_still_a_stock_out() {
+        let mut tr = Tracker::new(vec![slot("a", 8, true)], TrackerSettings::default());
+        // 3 own units; at 100 s a shopper leaves a 190 g item of another product; at 300 s
+        // and 400 s the own units go (2, then 1); at 600 s the last one.
+        let grams = |t: f64| {
+            let own = if t < 300.0 {
+                3.0
+            } else if t < 400.0 {
+                2.0
+            } else if t < 600.0 {
+                1.0
+            } else {
+                0.0
+            };
+            Some(own * 250.0 + if t >= 100.0 { 190.0 } else { 0.0 })
+        };
+        // The camera sees the foreign pack as some fill throughout.
+        let fill = |t: f64| Some(clear(if t < 600.0 { 0.45 } else { 0.15 }));
+        let events = run(&mut tr, 0.0, 250.0, fill, grams);
+        assert!((units_at(&tr) - 3.0).abs() < 0.1, "own units only: {}", units_at(&tr));
+        assert!(!kinds(&events).contains(&(EventKind::OutOfStock, false)));
+        let events = run(&mut tr, 250.0, 700.0, fill, grams);
+        assert!(units_at(&tr) < 0.2, "{}", units_at(&tr));
+        assert!(
+            kinds(&events).contains(&(EventKind::OutOfStock, false)),
+            "{events:?}"
+        );
+        let sold: u32 = tr.take_sales().iter().map(|s| s.units).sum();
+        assert_eq!(sold, 3, "the foreign item is not a sale of the slot's product");
+        // Staff restock 6 and take the foreign item out: back to plain units.
+        let events = run(&mut tr, 700.0, 800.0, |_| Some(clear(0.75)), |_| Some(1500.0));
+        assert!((units_at(&tr) - 6.0).abs() < 0.1, "{}", units_at(&tr));
+        assert!(kinds(&events).contains(&(EventKind::Restocked, false)));
+        // The memory keeps the foreign weight across a restart.
+        assert_eq!(tr.memory()[0].foreign, 0.0);
+    }
+
+    #[test]
+    fn a_foreign_item_taken_away_again_is_forgotten() {
+        let mut tr = Tracker::new(vec![slot("a", 8, true)], TrackerSettings::default());
+        // 4 own units, a 320 g foreign item from 100 s to 300 s.
+        let grams = |t: f64| Some(1000.0 + if (100.0..300.0).contains(&t) { 320.0 } else { 0.0 });
+        run(&mut tr, 0.0, 200.0, |_| Some(clear(0.5)), grams);
+        assert!((units_at(&tr) - 4.0).abs() < 0.1, "{}", units_at(&tr));
+        assert!((tr.memory()[0].foreign - 1.28).abs() < 0.05, "{:?}", tr.memory());
+        run(&mut tr, 200.0, 400.0, |_| Some(clear(0.5)), grams);
+        assert!((units_at(&tr) - 4.0).abs() < 0.1, "{}", units_at(&tr));
+        assert_eq!(tr.memory()[0].foreign, 0.0);
+        assert!(tr.take_sales().is_empty(), "nothing of the slot's product left");
+    }
+
+    #[test]
+    fn a_put_back_of_the_own_product_is_not_foreign() {
+        let mut tr = Tracker::new(vec![slot("a", 8, true)], TrackerSettings::default());
+        // 2 units, one put back at 100 s reading 3 % light.
+        let grams = |t: f64| Some(if t < 100.0 { 500.0 } else { 742.5 });
+        run(&mut tr, 0.0, 200.0, |_| Some(clear(0.35)), grams);
+        assert_eq!(tr.memory()[0].foreign, 0.0);
+        assert!((units_at(&tr) - 2.97).abs() < 0.1, "{}", units_at(&tr));
     }
 
     #[test]
