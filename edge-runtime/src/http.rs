@@ -108,7 +108,12 @@ async fn sales_view(
     RawQuery(query): RawQuery,
 ) -> axum::response::Response {
     let mut day = None;
-    for pair in query.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+    for pair in query
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         match pair.split_once('=') {
             Some(("day", v)) => day = Some(v.to_string()),
             _ => {
@@ -143,7 +148,11 @@ async fn sales_view(
         Ok(Ok(skus)) => {
             let units: u64 = skus.iter().map(|s| s.units).sum();
             let body = serde_json::json!({ "day": day, "units": units, "skus": skus });
-            ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                body.to_string(),
+            )
+                .into_response()
         }
         Ok(Err(e)) => (
             StatusCode::SERVICE_UNAVAILABLE,

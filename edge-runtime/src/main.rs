@@ -142,6 +142,16 @@ enum EvalCommand {
         /// Write every slot reading with its ground truth to this CSV file.
         #[arg(long)]
         trace: Option<PathBuf>,
+        /// Evaluate this planogram instead of the bundled demo one (its products must be in
+        /// the catalog; pack colours and shapes come from the catalog's `attributes.pack`).
+        #[arg(long)]
+        planogram: Option<PathBuf>,
+        /// Catalog for `--planogram` [default: the bundled demo catalog].
+        #[arg(long)]
+        catalog: Option<PathBuf>,
+        /// Camera of the planogram to simulate [default: its first].
+        #[arg(long)]
+        camera: Option<String>,
     },
 }
 
@@ -329,7 +339,22 @@ fn main() -> ExitCode {
             hours,
             manifest,
             trace,
-        }) => eval_stock(set, scenario, frame_secs, hours, manifest, trace),
+            planogram,
+            catalog,
+            camera,
+        }) => eval_stock(
+            set,
+            scenario,
+            frame_secs,
+            hours,
+            manifest,
+            trace,
+            EvalShelf {
+                planogram,
+                catalog,
+                camera,
+            },
+        ),
         Command::Model(ModelCommand::Verify { manifest, config }) => {
             let path = match models_manifest(manifest, config) {
                 Ok(p) => p,
@@ -423,6 +448,78 @@ fn main() -> ExitCode {
     }
 }
 
+/// Which shelf `eval stock` simulates.
+struct EvalShelf {
+    planogram: Option<PathBuf>,
+    catalog: Option<PathBuf>,
+    camera: Option<String>,
+}
+
+impl EvalShelf {
+    /// The camera (id, width, height) and its slots (camera index 0), or the exit code after
+    /// saying what is wrong.
+    fn resolve(
+        &self,
+    ) -> Result<
+        (
+            edge_runtime::catalog::Catalog,
+            edge_runtime::stock::planogram::CameraPlan,
+            Vec<edge_runtime::stock::SlotSpec>,
+        ),
+        ExitCode,
+    > {
+        use edge_runtime::stock::planogram::Planogram;
+        let catalog = match &self.catalog {
+            Some(path) => edge_runtime::catalog::load_file(path),
+            None => edge_runtime::catalog::Catalog::demo(),
+        }
+        .map_err(|e| {
+            eprintln!("{e}");
+            ExitCode::from(EXIT_RUNTIME)
+        })?;
+        let planogram = match &self.planogram {
+            Some(path) => Planogram::load(path, Some(&catalog)).map_err(|e| {
+                eprintln!("{e}");
+                ExitCode::from(EXIT_CONFIG)
+            })?,
+            None => Planogram::demo(),
+        };
+        let index = match &self.camera {
+            None => 0,
+            Some(id) => planogram
+                .cameras
+                .iter()
+                .position(|c| &c.id == id)
+                .ok_or_else(|| {
+                    let ids: Vec<&str> = planogram.cameras.iter().map(|c| c.id.as_str()).collect();
+                    eprintln!(
+                        "no camera {id:?} in the planogram; it has {}",
+                        ids.join(", ")
+                    );
+                    ExitCode::from(EXIT_CONFIG)
+                })?,
+        };
+        let Some(camera) = planogram.cameras.get(index).cloned() else {
+            eprintln!("the planogram has no camera");
+            return Err(ExitCode::from(EXIT_CONFIG));
+        };
+        let slots: Vec<_> = planogram
+            .slots(Some(&catalog))
+            .into_iter()
+            .filter(|s| s.camera == index)
+            .map(|mut s| {
+                s.camera = 0;
+                s
+            })
+            .collect();
+        if slots.is_empty() {
+            eprintln!("camera {} has no slots to evaluate", camera.id);
+            return Err(ExitCode::from(EXIT_CONFIG));
+        }
+        Ok((catalog, camera, slots))
+    }
+}
+
 fn eval_stock(
     set: edge_runtime::stock::eval::ScenarioSet,
     only: Option<String>,
@@ -430,6 +527,7 @@ fn eval_stock(
     hours: Option<f64>,
     manifest: Option<PathBuf>,
     trace: Option<PathBuf>,
+    shelf: EvalShelf,
 ) -> ExitCode {
     use edge_runtime::stock::eval;
     logging::init(log::LevelFilter::Warn);
@@ -439,6 +537,10 @@ fn eval_stock(
         eprintln!("--frame-secs must be at least 0.5 and --hours between 0 and 48");
         return ExitCode::from(EXIT_CONFIG);
     }
+    let (catalog, camera, slots) = match shelf.resolve() {
+        Ok(resolved) => resolved,
+        Err(code) => return code,
+    };
     let path = match models_manifest(manifest, None) {
         Ok(p) => p,
         Err(code) => return code,
@@ -453,19 +555,18 @@ fn eval_stock(
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
-    let catalog = match edge_runtime::catalog::Catalog::demo() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(EXIT_RUNTIME);
-        }
-    };
-    let planogram = edge_runtime::stock::planogram::Planogram::demo();
-    let slots = planogram.slots(Some(&catalog));
-    let Some(camera) = planogram.cameras.first() else {
-        eprintln!("the demo planogram has no camera");
-        return ExitCode::from(EXIT_RUNTIME);
-    };
+    say(&format!(
+        "camera {} of {}: {} slots, {} on scales",
+        camera.id,
+        shelf
+            .planogram
+            .as_ref()
+            .map_or("the demo planogram".to_string(), |p| p
+                .display()
+                .to_string()),
+        slots.len(),
+        slots.iter().filter(|s| s.scale.is_some()).count()
+    ));
     if let Some(path) = &trace {
         if let Err(e) = std::fs::write(path, b"") {
             eprintln!("cannot write the trace {}: {e}", path.display());

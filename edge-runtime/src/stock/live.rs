@@ -688,7 +688,12 @@ fn run_live(ctx: &StockContext, wiring: Wiring, eans: &HashMap<String, String>) 
                 false,
             );
             if !scans.is_empty() {
-                match super::sales::add_daily_counts(&ctx.store, super::sales::SCANS, &scans, SystemTime::now()) {
+                match super::sales::add_daily_counts(
+                    &ctx.store,
+                    super::sales::SCANS,
+                    &scans,
+                    SystemTime::now(),
+                ) {
                     Ok(()) => ctx.metrics.scans("counted", scans.len() as u64),
                     Err(e) => log::warn!("stock: cannot store {} scans: {e}", scans.len()),
                 }

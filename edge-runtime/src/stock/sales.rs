@@ -172,7 +172,9 @@ pub fn history(store: &Store, sku: &str) -> Result<Vec<DaySales>, StoreError> {
             let page = store.scan(TABLE, Some(&after), PAGE)?;
             let full = page.len() == PAGE;
             for (k, v) in &page {
-                let Some(day) = std::str::from_utf8(k).ok().and_then(|k| k.strip_prefix(&prefix))
+                let Some(day) = std::str::from_utf8(k)
+                    .ok()
+                    .and_then(|k| k.strip_prefix(&prefix))
                 else {
                     if k.as_slice() > prefix.as_bytes() {
                         break 'pages;
@@ -267,7 +269,15 @@ mod tests {
     #[test]
     fn days_are_checked() {
         assert!(valid_day("2026-11-23"));
-        for bad in ["2026-13-01", "2026-11-32", "2026-1-23", "20261123xx", "abcd-ef-gh", "", "2026-11-2\u{e9}"] {
+        for bad in [
+            "2026-13-01",
+            "2026-11-32",
+            "2026-1-23",
+            "20261123xx",
+            "abcd-ef-gh",
+            "",
+            "2026-11-2\u{e9}",
+        ] {
             assert!(!valid_day(bad), "{bad}");
         }
     }
@@ -278,7 +288,13 @@ mod tests {
         let day0 = day_of(noon(0));
         assert_eq!(day0, "2026-11-23");
         let c = |sku: &str, n| (sku.to_string(), n);
-        add_daily_counts(&store, DEPLETION, &[c("A", 2), c("A", 1), c("B", 4)], noon(0)).unwrap();
+        add_daily_counts(
+            &store,
+            DEPLETION,
+            &[c("A", 2), c("A", 1), c("B", 4)],
+            noon(0),
+        )
+        .unwrap();
         add_daily_counts(&store, DEPLETION, &[c("A", 1)], noon(0)).unwrap();
         add_daily_counts(&store, SCANS, &[c("A", 6), c("C", 1)], noon(0)).unwrap();
         add_daily_counts(&store, DEPLETION, &[c("A", 9)], noon(1)).unwrap();

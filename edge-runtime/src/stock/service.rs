@@ -245,10 +245,15 @@ struct SimulatedCheckout {
 impl SimulatedCheckout {
     fn new(sims: &[edge_sensors::sim::SimSlot], catalog: &Catalog, seed: u64) -> Self {
         let eans = super::live::ean_index(catalog);
-        let by_sku = catalog.products.iter().filter_map(|p| match p.attributes.get("ean") {
-            Some(serde_json::Value::String(e)) if valid_ean13(e) => Some((p.sku.clone(), e.clone())),
-            _ => None,
-        });
+        let by_sku = catalog
+            .products
+            .iter()
+            .filter_map(|p| match p.attributes.get("ean") {
+                Some(serde_json::Value::String(e)) if valid_ean13(e) => {
+                    Some((p.sku.clone(), e.clone()))
+                }
+                _ => None,
+            });
         let params = SimScannerParams {
             seed,
             ..SimScannerParams::default()

@@ -393,7 +393,11 @@ impl Tracker {
                 track.level = m.level;
                 track.settled = m.settled;
                 track.misplaced = m.misplaced;
-                track.foreign = if m.foreign.is_finite() { m.foreign.clamp(0.0, 3.0) } else { 0.0 };
+                track.foreign = if m.foreign.is_finite() {
+                    m.foreign.clamp(0.0, 3.0)
+                } else {
+                    0.0
+                };
                 track.updated = t;
             }
         }
@@ -974,7 +978,11 @@ mod tests {
         // The camera sees the foreign pack as some fill throughout.
         let fill = |t: f64| Some(clear(if t < 600.0 { 0.45 } else { 0.15 }));
         let events = run(&mut tr, 0.0, 250.0, fill, grams);
-        assert!((units_at(&tr) - 3.0).abs() < 0.1, "own units only: {}", units_at(&tr));
+        assert!(
+            (units_at(&tr) - 3.0).abs() < 0.1,
+            "own units only: {}",
+            units_at(&tr)
+        );
         assert!(!kinds(&events).contains(&(EventKind::OutOfStock, false)));
         let events = run(&mut tr, 250.0, 700.0, fill, grams);
         assert!(units_at(&tr) < 0.2, "{}", units_at(&tr));
@@ -983,9 +991,18 @@ mod tests {
             "{events:?}"
         );
         let sold: u32 = tr.take_sales().iter().map(|s| s.units).sum();
-        assert_eq!(sold, 3, "the foreign item is not a sale of the slot's product");
+        assert_eq!(
+            sold, 3,
+            "the foreign item is not a sale of the slot's product"
+        );
         // Staff restock 6 and take the foreign item out: back to plain units.
-        let events = run(&mut tr, 700.0, 800.0, |_| Some(clear(0.75)), |_| Some(1500.0));
+        let events = run(
+            &mut tr,
+            700.0,
+            800.0,
+            |_| Some(clear(0.75)),
+            |_| Some(1500.0),
+        );
         assert!((units_at(&tr) - 6.0).abs() < 0.1, "{}", units_at(&tr));
         assert!(kinds(&events).contains(&(EventKind::Restocked, false)));
         // The memory keeps the foreign weight across a restart.
@@ -996,14 +1013,30 @@ mod tests {
     fn a_foreign_item_taken_away_again_is_forgotten() {
         let mut tr = Tracker::new(vec![slot("a", 8, true)], TrackerSettings::default());
         // 4 own units, a 320 g foreign item from 100 s to 300 s.
-        let grams = |t: f64| Some(1000.0 + if (100.0..300.0).contains(&t) { 320.0 } else { 0.0 });
+        let grams = |t: f64| {
+            Some(
+                1000.0
+                    + if (100.0..300.0).contains(&t) {
+                        320.0
+                    } else {
+                        0.0
+                    },
+            )
+        };
         run(&mut tr, 0.0, 200.0, |_| Some(clear(0.5)), grams);
         assert!((units_at(&tr) - 4.0).abs() < 0.1, "{}", units_at(&tr));
-        assert!((tr.memory()[0].foreign - 1.28).abs() < 0.05, "{:?}", tr.memory());
+        assert!(
+            (tr.memory()[0].foreign - 1.28).abs() < 0.05,
+            "{:?}",
+            tr.memory()
+        );
         run(&mut tr, 200.0, 400.0, |_| Some(clear(0.5)), grams);
         assert!((units_at(&tr) - 4.0).abs() < 0.1, "{}", units_at(&tr));
         assert_eq!(tr.memory()[0].foreign, 0.0);
-        assert!(tr.take_sales().is_empty(), "nothing of the slot's product left");
+        assert!(
+            tr.take_sales().is_empty(),
+            "nothing of the slot's product left"
+        );
     }
 
     #[test]

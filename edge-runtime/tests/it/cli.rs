@@ -406,3 +406,59 @@ fn unreadable_planogram_or_catalog_exits_1() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("cannot use catalog"), "{}", text(&o));
 }
+
+#[test]
+fn eval_stock_runs_another_planogram_and_refuses_bad_ones() {
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/");
+    let aisle = format!("{fixture}aisle-planogram.toml");
+    let catalog = demo_catalog();
+    let base = [
+        "eval",
+        "stock",
+        "--planogram",
+        &aisle,
+        "--catalog",
+        &catalog,
+    ];
+    let o = run(&[
+        &base[..],
+        &[
+            "--camera",
+            "aisle-cam",
+            "--scenario",
+            "quiet",
+            "--hours",
+            "0.1",
+            "--frame-secs",
+            "10",
+        ],
+    ]
+    .concat());
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("camera aisle-cam of") && t.contains("6 slots, 3 on scales"),
+        "{t}"
+    );
+    // The perspective crops read sensibly: the weight tracker is close to the truth.
+    let mae: f64 = t
+        .lines()
+        .find(|l| l.trim_start().starts_with("with weight"))
+        .and_then(|l| l.split("units MAE ").nth(1))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no MAE in {t}"));
+    assert!(mae < 0.5, "{t}");
+
+    let o = run(&[&base[..], &["--camera", "nope"]].concat());
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("no camera \"nope\"") && t.contains("end-cap, aisle-cam"),
+        "{t}"
+    );
+
+    let bad = format!("{fixture}bad-planogram.toml");
+    let o = run(&["eval", "stock", "--planogram", &bad, "--catalog", &catalog]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}

@@ -213,7 +213,10 @@ fn demo_serves_http_and_streams_to_its_embedded_broker() {
             .count();
         if both > 0 {
             for s in &skus {
-                let (d, n) = (s["depletion"].as_u64().unwrap(), s["scans"].as_u64().unwrap());
+                let (d, n) = (
+                    s["depletion"].as_u64().unwrap(),
+                    s["scans"].as_u64().unwrap(),
+                );
                 assert_eq!(s["units"].as_u64(), Some(d.max(n)), "{s}");
             }
             break;
@@ -228,7 +231,11 @@ fn demo_serves_http_and_streams_to_its_embedded_broker() {
         let (code, body) = http_get(http, bad).expect(bad);
         assert_eq!(code, 400, "{bad}: {body}");
     }
-    let snapshot = consumer.payloads("stock/state").last().cloned().unwrap_or_default();
+    let snapshot = consumer
+        .payloads("stock/state")
+        .last()
+        .cloned()
+        .unwrap_or_default();
     crate::schemas::assert_valid("stock.state@1", &snapshot);
     assert_eq!(
         snapshot["sales"]["skus"].as_array().map(|s| s.len()),
