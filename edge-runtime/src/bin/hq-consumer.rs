@@ -86,7 +86,14 @@ async fn consume(args: Args) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let mut unacked: std::collections::VecDeque<rumqttc::Publish> = Default::default();
     loop {
+        while let Some(p) = unacked.front() {
+            if client.try_ack(p).is_err() {
+                break; // queue full: the event loop drains it on the next poll
+            }
+            unacked.pop_front();
+        }
         let event = tokio::select! {
             _ = term.recv() => break,
             _ = tokio::signal::ctrl_c() => break,
@@ -122,9 +129,9 @@ async fn consume(args: Args) -> ExitCode {
                 } else {
                     duplicates += 1;
                 }
-                if let Err(e) = client.try_ack(&p) {
-                    eprintln!("hq-consumer: ack failed: {e}");
-                }
+                // A full request queue (a burst on a slow machine) must not lose the ack: the
+                // broker would stop sending once its in-flight window is unacknowledged.
+                unacked.push_back(p);
             }
             Ok(_) => {}
             Err(e) => {
