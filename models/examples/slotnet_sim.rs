@@ -279,7 +279,7 @@ fn main() {
                 }
             };
             match SlotCrop::from_quad(w, h, &frame.rgb, &quad) {
-                Ok(c) => crops.push(c),
+                Ok(c) => crops.push(c.with_layout(s.facings, s.depth)),
                 Err(e) => {
                     eprintln!("{e}");
                     std::process::exit(1);

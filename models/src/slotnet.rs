@@ -12,10 +12,14 @@ use std::sync::Mutex;
 pub const CROP_SIZE: usize = 64;
 const PIXELS: usize = CROP_SIZE * CROP_SIZE;
 
-/// One slot crop: 64x64 RGB, row-major, 3 bytes a pixel.
+/// Largest facings and depth slotnet was trained on; larger planogram values are clamped.
+pub const MAX_LAYOUT: u32 = 4;
+
+/// One slot crop: 64x64 RGB, row-major, 3 bytes a pixel, and the slot's planned layout.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlotCrop {
     rgb: Vec<u8>,
+    layout: Option<[f32; 2]>,
 }
 
 impl SlotCrop {
@@ -28,7 +32,22 @@ impl SlotCrop {
                 rgb.len()
             ));
         }
-        Ok(SlotCrop { rgb })
+        Ok(SlotCrop { rgb, layout: None })
+    }
+
+    /// The slot's planned layout from the planogram: facings side by side and units one behind
+    /// the other (`capacity / facings`, rounded up). slotnet 2 reads the fill against it (a
+    /// full slot one deep and a half-full slot two deep look alike otherwise); models with only
+    /// the `crops` input ignore it. Values are clamped to 1..=4, the range slotnet was trained on.
+    pub fn with_layout(mut self, facings: u32, depth: u32) -> SlotCrop {
+        let clamp = |v: u32| v.clamp(1, MAX_LAYOUT) as f32;
+        self.layout = Some([clamp(facings), clamp(depth)]);
+        self
+    }
+
+    /// The layout set by [`SlotCrop::with_layout`], as (facings, depth).
+    pub fn layout(&self) -> Option<[f32; 2]> {
+        self.layout
     }
 
     /// Resizes an RGB image of any size (the slot's region of a frame) to the crop size,
@@ -109,7 +128,10 @@ impl SlotCrop {
                 *o = (a * inv).round().clamp(0.0, 255.0) as u8;
             }
         }
-        Ok(SlotCrop { rgb: out })
+        Ok(SlotCrop {
+            rgb: out,
+            layout: None,
+        })
     }
 
     /// The pixels.
@@ -134,7 +156,9 @@ pub struct SlotNet {
     engine: Engine,
     batch: usize,
     scale: f32,
-    buffers: Mutex<Vec<Vec<f32>>>,
+    /// The model takes the slot layout as a second input (`layout`, [N, 2]).
+    takes_layout: bool,
+    buffers: Mutex<Vec<(Vec<f32>, Vec<f32>)>>,
 }
 
 impl SlotNet {
@@ -156,19 +180,46 @@ impl SlotNet {
             });
         }
         let scale = entry.pre_f64("scale")? as f32;
+        let takes_layout = match entry.inputs.as_slice() {
+            [crops] if crops.name == "crops" => false,
+            [crops, layout] if crops.name == "crops" && layout.name == "layout" => true,
+            other => {
+                return Err(ModelError::Invalid {
+                    model: entry.name.clone(),
+                    reason: format!(
+                        "slotnet takes `crops` [N,3,64,64] and optionally `layout` [N,2]; the manifest lists {:?}",
+                        other.iter().map(|i| i.name.as_str()).collect::<Vec<_>>()
+                    ),
+                })
+            }
+        };
         Ok(SlotNet {
             engine,
             batch: batch.max(1),
             scale,
+            takes_layout,
             buffers: Mutex::new(Vec::new()),
         })
     }
 
+    /// Whether this model reads the slot layout ([`SlotCrop::with_layout`]).
+    pub fn takes_layout(&self) -> bool {
+        self.takes_layout
+    }
+
     /// Readings for every crop, in order. Runs batches of `batch` (the last one padded), or
-    /// batch 1 for a single crop.
+    /// batch 1 for a single crop. A model that takes the layout refuses crops without one.
     pub fn infer(&self, crops: &[SlotCrop]) -> Result<Vec<SlotReading>, ModelError> {
+        if self.takes_layout && crops.iter().any(|c| c.layout.is_none()) {
+            return Err(ModelError::Input {
+                model: self.engine.entry().name.clone(),
+                reason: "this slotnet reads each slot against its planned facings and depth: \
+                         give every crop a layout (SlotCrop::with_layout)"
+                    .into(),
+            });
+        }
         let mut readings = Vec::with_capacity(crops.len());
-        let mut buffer = self
+        let (mut buffer, mut layout) = self
             .buffers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -178,7 +229,13 @@ impl SlotNet {
             let n = if chunk.len() == 1 { 1 } else { self.batch };
             buffer.clear();
             buffer.resize(n * 3 * PIXELS, 0.0);
+            layout.clear();
+            // padding rows get a valid layout too, so the padded part of the batch stays finite
+            layout.resize(n * 2, 1.0);
             for (i, crop) in chunk.iter().enumerate() {
+                if let Some(l) = crop.layout {
+                    layout[i * 2..i * 2 + 2].copy_from_slice(&l);
+                }
                 let planes = &mut buffer[i * 3 * PIXELS..(i + 1) * 3 * PIXELS];
                 for (p, px) in crop.rgb.chunks_exact(3).enumerate() {
                     planes[p] = px[0] as f32 * self.scale;
@@ -186,14 +243,19 @@ impl SlotNet {
                     planes[2 * PIXELS + p] = px[2] as f32 * self.scale;
                 }
             }
-            let out = self.engine.run(n, &[Input::F32(&buffer)]);
+            let out = if self.takes_layout {
+                self.engine
+                    .run(n, &[Input::F32(&buffer), Input::F32(&layout)])
+            } else {
+                self.engine.run(n, &[Input::F32(&buffer)])
+            };
             let out = match out {
                 Ok(out) => out,
                 Err(e) => {
                     self.buffers
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .push(buffer);
+                        .push((buffer, layout));
                     return Err(e);
                 }
             };
@@ -212,7 +274,7 @@ impl SlotNet {
         self.buffers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(buffer);
+            .push((buffer, layout));
         Ok(readings)
     }
 

@@ -85,7 +85,9 @@ fn slotnet_reads_a_shelf_and_batches_agree_with_single_runs() {
             let rgb = (0..CROP_SIZE * CROP_SIZE * 3)
                 .map(|p| ((p as u32 * (i + 3) / 7 + i * 11) % 256) as u8)
                 .collect();
-            SlotCrop::from_rgb(rgb).unwrap()
+            SlotCrop::from_rgb(rgb)
+                .unwrap()
+                .with_layout(1 + i % 4, 1 + i / 8)
         })
         .collect();
     let batched = net.infer(&crops).unwrap();
@@ -109,6 +111,27 @@ fn slotnet_reads_a_shelf_and_batches_agree_with_single_runs() {
 }
 
 #[test]
+fn slotnet_reads_each_slot_against_its_planned_layout() {
+    let net = SlotNet::load(&manifest(), 4).unwrap();
+    assert!(net.takes_layout());
+    let crop = SlotCrop::from_rgb(vec![90u8; CROP_SIZE * CROP_SIZE * 3]).unwrap();
+    // a crop without the slot's facings and depth is refused, with the reason
+    let err = net
+        .infer(std::slice::from_ref(&crop))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("layout"), "{err}");
+    // planogram values beyond the trained 1..=4 are clamped, not refused
+    assert_eq!(crop.clone().with_layout(0, 9).layout(), Some([1.0, 4.0]));
+    let wide = crop.clone().with_layout(12, 1);
+    let four = crop.with_layout(4, 1);
+    assert_eq!(
+        net.infer(std::slice::from_ref(&wide)).unwrap(),
+        net.infer(std::slice::from_ref(&four)).unwrap()
+    );
+}
+
+#[test]
 fn slot_crops_of_any_size_are_resized_and_bad_buffers_refused() {
     let crop = SlotCrop::resize_from(200, 120, &vec![128u8; 200 * 120 * 3]).unwrap();
     assert_eq!(crop.rgb().len(), CROP_SIZE * CROP_SIZE * 3);
@@ -125,7 +148,8 @@ fn models_are_shared_across_threads() {
             .map(|p| (p % 251) as u8)
             .collect(),
     )
-    .unwrap();
+    .unwrap()
+    .with_layout(2, 3);
     let want = net.infer(std::slice::from_ref(&crop)).unwrap()[0];
     let handles: Vec<_> = (0..4)
         .map(|_| {

@@ -108,7 +108,12 @@ impl ShelfReader {
         let crops = self
             .slots
             .iter()
-            .map(|(_, s)| SlotCrop::from_quad(width, height, rgb, &s.quad))
+            .map(|(_, s)| {
+                SlotCrop::from_quad(width, height, rgb, &s.quad).map(|c| {
+                    let facings = s.facings.max(1);
+                    c.with_layout(facings, s.capacity.div_ceil(facings))
+                })
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|reason| FrameRejected::Corrupt {
                 camera: self.camera.clone(),
