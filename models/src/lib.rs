@@ -26,7 +26,7 @@ pub use manifest::{DType, Manifest, ModelEntry, TensorSpec};
 pub use quad::{Point, Quad, QuadError};
 pub use recommender::{Recommendations, Recommender};
 pub use set::{LoadReport, ModelSet};
-pub use slotnet::{SlotCrop, SlotNet, SlotReading, CROP_SIZE};
+pub use slotnet::{ProductPack, SlotCrop, SlotNet, SlotReading, CROP_SIZE, PACK_SHAPES};
 pub use text::{TextEncoder, TextReading};
 pub use vector::TestVector;
 

@@ -15,11 +15,72 @@ const PIXELS: usize = CROP_SIZE * CROP_SIZE;
 /// Largest facings and depth slotnet was trained on; larger planogram values are clamped.
 pub const MAX_LAYOUT: u32 = 4;
 
-/// One slot crop: 64x64 RGB, row-major, 3 bytes a pixel, and the slot's planned layout.
+/// Pack shapes in the order of slotnet's `product` input (one-hot).
+pub const PACK_SHAPES: [&str; 5] = ["box", "bag", "bottle", "can", "jar"];
+/// Length of slotnet's `product` input: primary RGB, secondary RGB, one-hot shape.
+pub const PRODUCT_LEN: usize = 6 + PACK_SHAPES.len();
+/// Colour maps (`maps` input): `eps` added to every sum of RGB before dividing by it.
+const CHROMA_EPS: f32 = 0.05;
+/// Colour maps: 1 / sigma^2 of the chromaticity distance (sigma 0.1).
+const CHROMA_INV_SIG2: f32 = 100.0;
+
+/// Fills `maps` (2 planes of 64x64) with slotnet's colour maps of a crop (`planes`: 3 planes,
+/// u8 / 255) against the planned pack's primary and secondary colours (`product`): per pixel,
+/// exp(-|rgb / (r+g+b+eps) - c / (sum c + eps)|^2 / sigma^2). Lighting and shading cancel out
+/// of the chromaticity, so the maps show where the planned product's colours are. The same
+/// arithmetic as `colour_maps` in `train/slotnet.py`.
+fn colour_maps(planes: &[f32], product: &[f32; PRODUCT_LEN], maps: &mut [f32]) {
+    let mut targets = [[0f32; 3]; 2];
+    for (k, t) in targets.iter_mut().enumerate() {
+        let c = &product[k * 3..k * 3 + 3];
+        let sum = c[0] + c[1] + c[2] + CHROMA_EPS;
+        *t = [c[0] / sum, c[1] / sum, c[2] / sum];
+    }
+    for p in 0..PIXELS {
+        let x = [planes[p], planes[PIXELS + p], planes[2 * PIXELS + p]];
+        let sum = x[0] + x[1] + x[2] + CHROMA_EPS;
+        let chroma = [x[0] / sum, x[1] / sum, x[2] / sum];
+        for (k, t) in targets.iter().enumerate() {
+            let d2 = (chroma[0] - t[0]).powi(2)
+                + (chroma[1] - t[1]).powi(2)
+                + (chroma[2] - t[2]).powi(2);
+            maps[k * PIXELS + p] = (d2 * -CHROMA_INV_SIG2).exp();
+        }
+    }
+}
+
+/// The planned product's pack as the catalog describes it (`attributes.pack`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductPack {
+    /// Main pack colour, RGB.
+    pub primary: [u8; 3],
+    /// Label band colour, RGB.
+    pub secondary: [u8; 3],
+    /// One of [`PACK_SHAPES`].
+    pub shape: String,
+}
+
+impl ProductPack {
+    /// slotnet's `product` input for this pack; `None` for a shape it does not know.
+    pub fn descriptor(&self) -> Option<[f32; PRODUCT_LEN]> {
+        let shape = PACK_SHAPES.iter().position(|s| *s == self.shape)?;
+        let mut d = [0f32; PRODUCT_LEN];
+        for c in 0..3 {
+            d[c] = self.primary[c] as f32 / 255.0;
+            d[3 + c] = self.secondary[c] as f32 / 255.0;
+        }
+        d[6 + shape] = 1.0;
+        Some(d)
+    }
+}
+
+/// One slot crop: 64x64 RGB, row-major, 3 bytes a pixel, and what the planogram says of the
+/// slot (layout, product).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlotCrop {
     rgb: Vec<u8>,
     layout: Option<[f32; 2]>,
+    product: Option<[f32; PRODUCT_LEN]>,
 }
 
 impl SlotCrop {
@@ -32,7 +93,11 @@ impl SlotCrop {
                 rgb.len()
             ));
         }
-        Ok(SlotCrop { rgb, layout: None })
+        Ok(SlotCrop {
+            rgb,
+            layout: None,
+            product: None,
+        })
     }
 
     /// The slot's planned layout from the planogram: facings side by side and units one behind
@@ -48,6 +113,14 @@ impl SlotCrop {
     /// The layout set by [`SlotCrop::with_layout`], as (facings, depth).
     pub fn layout(&self) -> Option<[f32; 2]> {
         self.layout
+    }
+
+    /// The planned product's pack. slotnet 3 compares the slot's contents with it and reads
+    /// P(no unit of the planned product is there); without it (or with a shape slotnet does not
+    /// know) that reading is `None`. Older models ignore it.
+    pub fn with_product(mut self, pack: &ProductPack) -> SlotCrop {
+        self.product = pack.descriptor();
+        self
     }
 
     /// Resizes an RGB image of any size (the slot's region of a frame) to the crop size,
@@ -131,12 +204,100 @@ impl SlotCrop {
         Ok(SlotCrop {
             rgb: out,
             layout: None,
+            product: None,
         })
     }
 
     /// The pixels.
     pub fn rgb(&self) -> &[u8] {
         &self.rgb
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_maps_match_the_training_pipelines() {
+        // the shipped vector holds the maps `train/slotnet.py` computed for its crops
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let manifest = Manifest::load(&dir.join("manifest.toml")).unwrap();
+        let entry = manifest.entry("slotnet").unwrap();
+        if entry.inputs.len() < 4 {
+            return; // a slotnet without maps: nothing to compare
+        }
+        let vector = crate::TestVector::load(&manifest.path(&entry.test_vector), entry).unwrap();
+        let input = |name: &str| vector.inputs.iter().find(|t| t.name == name).unwrap();
+        let (crops, want, products) = (input("crops"), input("maps"), input("product"));
+        let n = crops.shape[0];
+        assert!(n > 0);
+        let mut worst = 0f32;
+        for i in 0..n {
+            let planes: Vec<f32> = crops.data[i * 3 * PIXELS..(i + 1) * 3 * PIXELS]
+                .iter()
+                .map(|v| *v as f32)
+                .collect();
+            let mut product = [0f32; PRODUCT_LEN];
+            for (d, v) in product
+                .iter_mut()
+                .zip(&products.data[i * PRODUCT_LEN..(i + 1) * PRODUCT_LEN])
+            {
+                *d = *v as f32;
+            }
+            let mut maps = vec![0f32; 2 * PIXELS];
+            colour_maps(&planes, &product, &mut maps);
+            for (got, want) in maps
+                .iter()
+                .zip(&want.data[i * 2 * PIXELS..(i + 1) * 2 * PIXELS])
+            {
+                worst = worst.max((got - *want as f32).abs());
+            }
+        }
+        assert!(
+            worst < 1e-5,
+            "Rust and Python colour maps differ by {worst}"
+        );
+    }
+
+    #[test]
+    fn colour_maps_light_up_where_the_packs_colours_are_whatever_the_brightness() {
+        // left half the primary colour (red) at full and at a third of the light, right half
+        // the secondary colour (white-ish grey)
+        let red = [0.8f32, 0.1, 0.1];
+        let grey = [0.5f32, 0.5, 0.5];
+        let mut planes = vec![0f32; 3 * PIXELS];
+        for p in 0..PIXELS {
+            let (col, row) = (p % CROP_SIZE, p / CROP_SIZE);
+            let (c, k) = if col < 32 {
+                (red, if row < 32 { 1.0 } else { 0.33 })
+            } else {
+                (grey, 1.0)
+            };
+            for ch in 0..3 {
+                planes[ch * PIXELS + p] = c[ch] * k;
+            }
+        }
+        let mut product = [0f32; PRODUCT_LEN];
+        product[..3].copy_from_slice(&red);
+        product[3..6].copy_from_slice(&[0.9, 0.9, 0.9]);
+        product[6] = 1.0;
+        let mut maps = vec![0f32; 2 * PIXELS];
+        colour_maps(&planes, &product, &mut maps);
+        let at = |map: usize, col: usize, row: usize| maps[map * PIXELS + row * CROP_SIZE + col];
+        assert!(at(0, 5, 5) > 0.99, "{}", at(0, 5, 5));
+        // dimmer red: eps shifts the chromaticity a little, still close
+        assert!(at(0, 5, 50) > 0.5, "{}", at(0, 5, 50));
+        assert!(at(0, 50, 5) < 0.01, "{}", at(0, 50, 5));
+        assert!(at(1, 50, 5) > 0.99, "{}", at(1, 50, 5));
+        assert!(at(1, 5, 5) < 0.01, "{}", at(1, 5, 5));
+        assert!(maps
+            .iter()
+            .all(|m| m.is_finite() && (0.0..=1.0).contains(m)));
+        // black pixels and a black pack: no division by zero
+        let mut maps = vec![0f32; 2 * PIXELS];
+        colour_maps(&vec![0f32; 3 * PIXELS], &[0f32; PRODUCT_LEN], &mut maps);
+        assert!(maps.iter().all(|m| m.is_finite()));
     }
 }
 
@@ -149,6 +310,9 @@ pub struct SlotReading {
     pub occluded: f32,
     /// Probability that a different product sits in the slot.
     pub wrong_product: f32,
+    /// Probability that no unit of the planned product is there (empty, or only other
+    /// products): slotnet 3 and later, for crops given their product.
+    pub absent: Option<f32>,
 }
 
 /// The slot model; batches crops `batch` at a time (a full shelf of 24 by default).
@@ -158,7 +322,19 @@ pub struct SlotNet {
     scale: f32,
     /// The model takes the slot layout as a second input (`layout`, [N, 2]).
     takes_layout: bool,
-    buffers: Mutex<Vec<(Vec<f32>, Vec<f32>)>>,
+    /// The model takes the planned product (`product`, [N, 11]) and the crop's colour maps
+    /// against it (`maps`, [N, 2, 64, 64]), and reads P(absent) as a fourth output column.
+    takes_product: bool,
+    buffers: Mutex<Vec<Buffers>>,
+}
+
+/// Input tensors, refilled for every batch.
+#[derive(Default)]
+struct Buffers {
+    crops: Vec<f32>,
+    maps: Vec<f32>,
+    layout: Vec<f32>,
+    product: Vec<f32>,
 }
 
 impl SlotNet {
@@ -180,24 +356,44 @@ impl SlotNet {
             });
         }
         let scale = entry.pre_f64("scale")? as f32;
-        let takes_layout = match entry.inputs.as_slice() {
-            [crops] if crops.name == "crops" => false,
-            [crops, layout] if crops.name == "crops" && layout.name == "layout" => true,
+        let names: Vec<&str> = entry.inputs.iter().map(|i| i.name.as_str()).collect();
+        let (takes_layout, takes_product) = match names.as_slice() {
+            ["crops"] => (false, false),
+            ["crops", "layout"] => (true, false),
+            ["crops", "maps", "layout", "product"] => (true, true),
             other => {
                 return Err(ModelError::Invalid {
                     model: entry.name.clone(),
                     reason: format!(
-                        "slotnet takes `crops` [N,3,64,64] and optionally `layout` [N,2]; the manifest lists {:?}",
-                        other.iter().map(|i| i.name.as_str()).collect::<Vec<_>>()
+                        "slotnet takes `crops` [N,3,64,64], optionally `layout` [N,2], or `crops`, `maps` [N,2,64,64], `layout` and `product` [N,{PRODUCT_LEN}]; the manifest lists {other:?}"
                     ),
                 })
             }
         };
+        let columns = entry
+            .outputs
+            .first()
+            .and_then(|o| o.shape.last())
+            .and_then(|d| match d {
+                crate::manifest::Dim::Fixed(n) => Some(*n),
+                crate::manifest::Dim::Batch(_) => None,
+            });
+        let want = if takes_product { 4 } else { 3 };
+        if entry.outputs.len() != 1 || columns != Some(want) {
+            return Err(ModelError::Invalid {
+                model: entry.name.clone(),
+                reason: format!(
+                    "slotnet with inputs {names:?} gives one output `readings` [N,{want}]; the manifest lists {:?}",
+                    entry.outputs.iter().map(|o| (&o.name, &o.shape)).collect::<Vec<_>>()
+                ),
+            });
+        }
         Ok(SlotNet {
             engine,
             batch: batch.max(1),
             scale,
             takes_layout,
+            takes_product,
             buffers: Mutex::new(Vec::new()),
         })
     }
@@ -219,7 +415,7 @@ impl SlotNet {
             });
         }
         let mut readings = Vec::with_capacity(crops.len());
-        let (mut buffer, mut layout) = self
+        let mut bufs = self
             .buffers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -227,14 +423,30 @@ impl SlotNet {
             .unwrap_or_default();
         for chunk in crops.chunks(self.batch) {
             let n = if chunk.len() == 1 { 1 } else { self.batch };
+            let Buffers {
+                crops: buffer,
+                maps,
+                layout,
+                product,
+            } = &mut bufs;
             buffer.clear();
             buffer.resize(n * 3 * PIXELS, 0.0);
             layout.clear();
             // padding rows get a valid layout too, so the padded part of the batch stays finite
             layout.resize(n * 2, 1.0);
+            product.clear();
+            // a crop without its product gets zeros; its P(absent) is not reported
+            product.resize(n * PRODUCT_LEN, 0.0);
+            maps.clear();
+            if self.takes_product {
+                maps.resize(n * 2 * PIXELS, 0.0);
+            }
             for (i, crop) in chunk.iter().enumerate() {
                 if let Some(l) = crop.layout {
                     layout[i * 2..i * 2 + 2].copy_from_slice(&l);
+                }
+                if let Some(d) = crop.product {
+                    product[i * PRODUCT_LEN..(i + 1) * PRODUCT_LEN].copy_from_slice(&d);
                 }
                 let planes = &mut buffer[i * 3 * PIXELS..(i + 1) * 3 * PIXELS];
                 for (p, px) in crop.rgb.chunks_exact(3).enumerate() {
@@ -242,12 +454,24 @@ impl SlotNet {
                     planes[PIXELS + p] = px[1] as f32 * self.scale;
                     planes[2 * PIXELS + p] = px[2] as f32 * self.scale;
                 }
+                if let (true, Some(d)) = (self.takes_product, &crop.product) {
+                    colour_maps(planes, d, &mut maps[i * 2 * PIXELS..(i + 1) * 2 * PIXELS]);
+                }
             }
-            let out = if self.takes_layout {
-                self.engine
-                    .run(n, &[Input::F32(&buffer), Input::F32(&layout)])
-            } else {
-                self.engine.run(n, &[Input::F32(&buffer)])
+            let out = match (self.takes_layout, self.takes_product) {
+                (true, true) => self.engine.run(
+                    n,
+                    &[
+                        Input::F32(buffer),
+                        Input::F32(maps),
+                        Input::F32(layout),
+                        Input::F32(product),
+                    ],
+                ),
+                (true, false) => self
+                    .engine
+                    .run(n, &[Input::F32(buffer), Input::F32(layout)]),
+                _ => self.engine.run(n, &[Input::F32(buffer)]),
             };
             let out = match out {
                 Ok(out) => out,
@@ -255,26 +479,31 @@ impl SlotNet {
                     self.buffers
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .push((buffer, layout));
+                        .push(bufs);
                     return Err(e);
                 }
             };
+            let columns = if self.takes_product { 4 } else { 3 };
             readings.extend(
                 out[0]
                     .data
-                    .chunks_exact(3)
-                    .take(chunk.len())
-                    .map(|r| SlotReading {
+                    .chunks_exact(columns)
+                    .zip(chunk)
+                    .map(|(r, crop)| SlotReading {
                         fill: r[0].clamp(0.0, 1.0),
                         occluded: r[1].clamp(0.0, 1.0),
                         wrong_product: r[2].clamp(0.0, 1.0),
+                        absent: r
+                            .get(3)
+                            .filter(|_| crop.product.is_some())
+                            .map(|a| a.clamp(0.0, 1.0)),
                     }),
             );
         }
         self.buffers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push((buffer, layout));
+            .push(bufs);
         Ok(readings)
     }
 

@@ -2,8 +2,8 @@
 //! never a panic, and a broken model does not stop the others.
 
 use edge_models::{
-    DayFeatures, Forecaster, History, Manifest, ModelError, ModelSet, Recommender, SlotCrop,
-    SlotNet, TextEncoder, CROP_SIZE,
+    DayFeatures, Forecaster, History, Manifest, ModelError, ModelSet, ProductPack, Recommender,
+    SlotCrop, SlotNet, TextEncoder, CROP_SIZE,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -129,6 +129,35 @@ fn slotnet_reads_each_slot_against_its_planned_layout() {
         net.infer(std::slice::from_ref(&wide)).unwrap(),
         net.infer(std::slice::from_ref(&four)).unwrap()
     );
+}
+
+#[test]
+fn slotnet_reads_whether_the_planned_product_is_there_only_when_it_knows_the_product() {
+    let net = SlotNet::load(&manifest(), 4).unwrap();
+    let pack = |shape: &str| ProductPack {
+        primary: [200, 30, 40],
+        secondary: [250, 250, 240],
+        shape: shape.into(),
+    };
+    let d = pack("can").descriptor().unwrap();
+    assert_eq!(&d[..3], &[200.0 / 255.0, 30.0 / 255.0, 40.0 / 255.0]);
+    assert_eq!(&d[6..], &[0.0, 0.0, 0.0, 1.0, 0.0]);
+    assert!(pack("crate").descriptor().is_none());
+    let crop = SlotCrop::from_rgb(vec![120u8; CROP_SIZE * CROP_SIZE * 3])
+        .unwrap()
+        .with_layout(2, 2);
+    let crops = [
+        crop.clone(),
+        crop.clone().with_product(&pack("box")),
+        // a shape slotnet does not know: no product, no absent reading
+        crop.with_product(&pack("crate")),
+    ];
+    let r = net.infer(&crops).unwrap();
+    assert!(r[0].absent.is_none() && r[2].absent.is_none(), "{r:?}");
+    let absent = r[1]
+        .absent
+        .expect("slotnet 3 reads absent for a crop with its product");
+    assert!((0.0..=1.0).contains(&absent));
 }
 
 #[test]

@@ -39,8 +39,14 @@ Steps (ranges: training style / eval style, see STYLES)
    the 5th, never seen in training). With p=0.25 and k >= 2 the slot is *wrong*: 1..max(1, k/2)
    units are another SKU (same pack shape with p=0.35), one of them always the front unit of a
    column, while the front unit of another occupied column (if any) stays the slot's SKU;
-   label wrong = 1. A slot filled only with another SKU cannot be told from a crop alone
-   (the model has no planogram input), so "wrong" means a visible mix of SKUs in one slot.
+   label wrong = 1. Otherwise, with k >= 1, every unit is another SKU with p=0.35 when
+   k <= max(1, C/4) (a shopper's put-back in an emptied slot, a mix-up at restocking) and
+   p=0.04 for fuller slots; label wrong = 1 as well. The model sees the planned SKU's pack
+   (primary and secondary colour, shape: the `product` descriptor below), so a slot holding
+   only another product can be told apart. Label absent = 1 when the slot holds no unit of its
+   own SKU (k = 0, or every unit another SKU).
+   Descriptor of the planned SKU (the runtime takes it from the catalog's `attributes.pack`):
+   primary RGB / 255, secondary RGB / 255, one-hot shape (box, bag, bottle, can, jar).
 3. Geometry: E in [0.2, 0.58] / [0.2, 0.55], P in [0.04, 0.24] / [0.05, 0.22] (and P <= E - 0.05),
    Sx in +-0.3 / +-0.28; pack height from the shape's range (box 0.5-0.85, bag 0.45-0.8, bottle
    0.6-0.9, can 0.35-0.6, jar 0.4-0.7; half the SKU's design value, half random), capped at
@@ -779,6 +785,11 @@ def render_slot(rng, style, pool, products):
         chosen = [first] + list(rng.choice(rest, n_wrong - 1, replace=False)) if n_wrong > 1 else [first]
         for i in chosen:
             skus[i] = wprod
+    elif k >= 1 and rng.random() < (0.35 if k <= max(1, C // 4) else 0.04):
+        wrong = True
+        other = [p for p in pool if p["sku"] != prod["sku"]]
+        skus = [other[int(rng.integers(len(other)))]] * len(cells)
+    absent = all(u["sku"] != prod["sku"] for u in skus)
 
     # painting
     dark = U(0.1, 0.45)
@@ -882,28 +893,41 @@ def render_slot(rng, style, pool, products):
         quad.append((x, y))
     crop = crop_quad(u8, quad)
     fill = k / C
-    label = np.float32([fill, float(occluded), float(wrong)])
+    label = np.float32([fill, float(occluded), float(wrong), float(absent)])
     info = {"F": F, "D": D, "k": k, "sku": prod["sku"], "shape": prod["shape"], "canvas": u8,
-            "aux": (F - 1, D - 1)}
+            "aux": (F - 1, D - 1), "product": descriptor(prod)}
     return crop, label, info
 
 
+PACK_SHAPES = ("box", "bag", "bottle", "can", "jar")
+
+
+def descriptor(product):
+    """The planned SKU's pack as the model's `product` input: primary RGB, secondary RGB (0..1),
+    one-hot shape in PACK_SHAPES order."""
+    shape = np.float32([product["shape"] == s for s in PACK_SHAPES])
+    return np.concatenate([product["primary"], product["secondary"], shape]).astype(np.float32)
+
+
 def render_set(n, style_name, seed, start=0, keep_info=False):
-    """n crops (u8 NHWC) and labels; sample i is drawn from default_rng([seed, start + i])."""
+    """n crops (u8 NHWC), labels (fill, occluded, wrong, absent), layout classes and the planned
+    product's descriptor; sample i is drawn from default_rng([seed, start + i])."""
     style = STYLES[style_name]
     products = load_products()
     pool = sku_pool(products, style.sku_fold)
     X = np.zeros((n, CROP, CROP, 3), np.uint8)
-    Y = np.zeros((n, 3), np.float32)
-    A = np.zeros((n, 2), np.int64)  # auxiliary training targets: facings - 1, depth - 1
+    Y = np.zeros((n, 4), np.float32)
+    A = np.zeros((n, 2), np.int64)  # layout (and auxiliary training targets): facings - 1, depth - 1
+    Pd = np.zeros((n, len(PACK_SHAPES) + 6), np.float32)
     infos = []
     for i in range(n):
         rng = np.random.default_rng([seed, start + i])
         X[i], Y[i], info = render_slot(rng, style, pool, products)
         A[i] = info["aux"]
+        Pd[i] = info["product"]
         if keep_info:
             infos.append(info)
-    return (X, Y, A, infos) if keep_info else (X, Y, A)
+    return (X, Y, A, Pd, infos) if keep_info else (X, Y, A, Pd)
 
 
 def contact_sheet(X, Y, path, cols=8, scale=2):
@@ -927,7 +951,7 @@ def main():
     ap.add_argument("--n", type=int, default=64)
     ap.add_argument("--out", type=pathlib.Path, default=pathlib.Path(__file__).parent / "out" / "preview.png")
     args = ap.parse_args()
-    X, Y, _ = render_set(args.n, args.style, args.seed)
+    X, Y, _, _ = render_set(args.n, args.style, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     contact_sheet(X, Y, args.out)
     print(f"{args.out}: {args.n} crops, mean fill {Y[:, 0].mean():.3f}, occluded {Y[:, 1].mean():.2f}, wrong {Y[:, 2].mean():.2f}")

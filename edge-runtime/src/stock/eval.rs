@@ -264,7 +264,7 @@ pub fn run_scenario(
             let mut w = std::io::BufWriter::new(file);
             use std::io::Write;
             if empty {
-                writeln!(w, "scenario,t,slot,truth,foreign,coverage,fill,occluded,wrong,units_weight,units_camera")
+                writeln!(w, "scenario,t,slot,truth,foreign,coverage,fill,occluded,wrong,units_weight,units_camera,absent")
                     .map_err(|e| e.to_string())?;
             }
             Some(w)
@@ -323,7 +323,7 @@ pub fn run_scenario(
                             .map_or(0.0, |(_, c)| *c);
                         let _ = writeln!(
                             w,
-                            "{},{t},{},{},{},{coverage:.3},{:.3},{:.3},{:.3},{:.2},{:.2}",
+                            "{},{t},{},{},{},{coverage:.3},{:.3},{:.3},{:.3},{:.2},{:.2},{}",
                             scenario.name,
                             slots[i].id,
                             truth[i],
@@ -333,6 +333,7 @@ pub fn run_scenario(
                             obs.wrong,
                             traced.as_ref().map_or(0.0, |(w, _)| w[i].units),
                             traced.as_ref().map_or(0.0, |(_, c)| c[i].units),
+                            obs.absent.map_or(String::new(), |a| format!("{a:.3}")),
                         );
                     }
                 }

@@ -43,4 +43,7 @@ pub struct SlotSpec {
     pub scale: Option<(String, u32)>,
     /// At or below this many units the slot is low on stock.
     pub low_stock: u32,
+    /// The product's pack from the catalog (`attributes.pack`), which slotnet compares the
+    /// slot's contents with; `None` when the catalog does not describe it.
+    pub pack: Option<edge_models::ProductPack>,
 }

@@ -111,7 +111,11 @@ impl ShelfReader {
             .map(|(_, s)| {
                 SlotCrop::from_quad(width, height, rgb, &s.quad).map(|c| {
                     let facings = s.facings.max(1);
-                    c.with_layout(facings, s.capacity.div_ceil(facings))
+                    let c = c.with_layout(facings, s.capacity.div_ceil(facings));
+                    match &s.pack {
+                        Some(pack) => c.with_product(pack),
+                        None => c,
+                    }
                 })
             })
             .collect::<Result<Vec<_>, _>>()
@@ -138,6 +142,7 @@ impl ShelfReader {
                         fill: r.fill,
                         occluded: r.occluded,
                         wrong: r.wrong_product,
+                        absent: r.absent,
                     },
                 )
             })
@@ -171,6 +176,7 @@ mod tests {
             unit_grams: None,
             scale: None,
             low_stock: 1,
+            pack: None,
         }
     }
 

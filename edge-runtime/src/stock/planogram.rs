@@ -184,6 +184,7 @@ impl Planogram {
                     unit_grams: slot.unit_weight_g.or(catalog_grams),
                     scale: slot.scale.clone().zip(slot.channel),
                     low_stock: slot.low_stock(),
+                    pack: products.get(slot.sku.as_str()).and_then(|p| pack(p)),
                 });
             }
         }
@@ -454,6 +455,31 @@ fn unit_weight(product: &Product) -> Option<f64> {
         .filter(|g| g.is_finite() && *g > 0.0)
 }
 
+/// A product's `attributes.pack` (`primary` and `secondary` RGB, `shape`), when complete.
+fn pack(product: &Product) -> Option<edge_models::ProductPack> {
+    let pack = product.attributes.get("pack")?;
+    let colour = |key: &str| -> Option<[u8; 3]> {
+        let v = pack.get(key)?.as_array()?;
+        let mut rgb = [0u8; 3];
+        if v.len() != 3 {
+            return None;
+        }
+        for (dst, src) in rgb.iter_mut().zip(v) {
+            *dst = u8::try_from(src.as_u64()?).ok()?;
+        }
+        Some(rgb)
+    };
+    let shape = pack.get("shape")?.as_str()?;
+    if !edge_models::PACK_SHAPES.contains(&shape) {
+        return None;
+    }
+    Some(edge_models::ProductPack {
+        primary: colour("primary")?,
+        secondary: colour("secondary")?,
+        shape: shape.to_string(),
+    })
+}
+
 /// Area two convex quads have in common: `a` clipped by every edge of `b`
 /// (Sutherland-Hodgman), then measured.
 fn overlap(a: &Quad, b: &Quad) -> f64 {
@@ -561,6 +587,31 @@ mod tests {
         tops.dedup();
         assert_eq!(tops.len(), 4);
         assert_eq!(slots[23].quad.bounds()[3], 662.0);
+    }
+
+    #[test]
+    fn slots_carry_their_products_pack_when_the_catalog_describes_it_fully() {
+        let mut catalog = demo_catalog();
+        let p = Planogram::demo();
+        let first = p.slots(Some(&catalog))[0].pack.clone().expect("demo packs");
+        let json = &catalog.products[0].attributes["pack"];
+        assert_eq!(json["shape"].as_str(), Some(first.shape.as_str()));
+        assert_eq!(json["primary"][0].as_u64(), Some(first.primary[0] as u64));
+        let broken = [
+            serde_json::json!({"shape": "crate", "primary": [1, 2, 3], "secondary": [4, 5, 6]}),
+            serde_json::json!({"shape": "box", "primary": [1, 2, 300], "secondary": [4, 5, 6]}),
+            serde_json::json!({"shape": "box", "primary": [1, 2], "secondary": [4, 5, 6]}),
+            serde_json::json!({"shape": "box", "primary": "red", "secondary": [4, 5, 6]}),
+            serde_json::json!({"primary": [1, 2, 3], "secondary": [4, 5, 6]}),
+            serde_json::json!("box"),
+        ];
+        for pack in broken {
+            catalog.products[0]
+                .attributes
+                .insert("pack".into(), pack.clone());
+            assert_eq!(p.slots(Some(&catalog))[0].pack, None, "{pack}");
+        }
+        assert_eq!(p.slots(None)[0].pack, None);
     }
 
     #[test]

@@ -65,6 +65,9 @@ pub struct TrackerSettings {
     pub sale_dwell: f64,
     /// Camera-only: out of stock below this fill (the model reads an empty slot as 0-0.05).
     pub camera_empty_fill: f32,
+    /// The camera counts no unit of the slot's own product when the median P(absent) of its
+    /// clear readings is at or above this (models that read it).
+    pub camera_absent: f32,
 }
 
 impl Default for TrackerSettings {
@@ -87,6 +90,7 @@ impl Default for TrackerSettings {
             disagree_units: 2.0,
             sale_dwell: 10.0,
             camera_empty_fill: 0.03,
+            camera_absent: 0.5,
         }
     }
 }
@@ -100,6 +104,9 @@ pub struct CameraObs {
     pub occluded: f32,
     /// Probability another product sits in the slot.
     pub wrong: f32,
+    /// Probability that no unit of the slot's own product is there (slotnet 3, which sees the
+    /// planned product's pack); `None` from older models or without the product's pack.
+    pub absent: Option<f32>,
 }
 
 /// Where an estimate comes from.
@@ -241,7 +248,7 @@ struct Pending<T> {
 #[derive(Debug, Clone)]
 struct Track {
     // camera
-    clear: VecDeque<(f64, f32, f32)>, // t, fill, wrong
+    clear: VecDeque<(f64, f32, f32, Option<f32>)>, // t, fill, wrong, absent
     last_frame: Option<f64>,
     last_clear: Option<f64>,
     camera_offline_since: Option<f64>,
@@ -427,7 +434,11 @@ impl Tracker {
         let Some(track) = self.tracks.get_mut(slot) else {
             return;
         };
-        if !(obs.fill.is_finite() && obs.occluded.is_finite() && obs.wrong.is_finite()) {
+        if !(obs.fill.is_finite()
+            && obs.occluded.is_finite()
+            && obs.wrong.is_finite()
+            && obs.absent.is_none_or(f32::is_finite))
+        {
             return;
         }
         track.last_frame = Some(t);
@@ -437,9 +448,12 @@ impl Tracker {
             return;
         }
         track.last_clear = Some(t);
-        track
-            .clear
-            .push_back((t, obs.fill.clamp(0.0, 1.0), obs.wrong.clamp(0.0, 1.0)));
+        track.clear.push_back((
+            t,
+            obs.fill.clamp(0.0, 1.0),
+            obs.wrong.clamp(0.0, 1.0),
+            obs.absent.map(|a| a.clamp(0.0, 1.0)),
+        ));
         let oldest = t - self.settings.camera_window_secs;
         while track.clear.len() > self.settings.camera_window.max(1)
             || track
@@ -560,7 +574,15 @@ impl Tracker {
         let camera = if camera_fresh && !track.clear.is_empty() {
             let mut fills: Vec<f32> = track.clear.iter().map(|c| c.1).collect();
             let mut wrongs: Vec<f32> = track.clear.iter().map(|c| c.2).collect();
-            Some((median(&mut fills), median(&mut wrongs)))
+            let mut absents: Vec<f32> = track.clear.iter().filter_map(|c| c.3).collect();
+            let fill = median(&mut fills);
+            // Units of another product only (a put-back in an emptied slot): none of its own.
+            // Believed for a few units only: a slot that looks well filled is far more often
+            // its own product under odd light than a whole row of another one.
+            let few = fill as f64 * capacity <= (capacity / 4.0).max(2.0);
+            let own_absent = few && !absents.is_empty() && median(&mut absents) >= s.camera_absent;
+            let fill = if own_absent { 0.0 } else { fill };
+            Some((fill, median(&mut wrongs)))
         } else {
             None
         };
@@ -882,6 +904,7 @@ mod tests {
             unit_grams: Some(250.0),
             scale: scale.then(|| ("scale".to_string(), 0)),
             low_stock: 2,
+            pack: None,
         }
     }
 
@@ -890,6 +913,7 @@ mod tests {
             fill,
             occluded: 0.02,
             wrong: 0.02,
+            absent: None,
         }
     }
 
@@ -956,6 +980,47 @@ mod tests {
     /// The first slot's units.
     fn units_at(tr: &Tracker) -> f64 {
         tr.states()[0].units
+    }
+
+    #[test]
+    fn the_camera_sees_a_slot_holding_only_another_product_as_out_of_stock() {
+        // camera only: 3 of 8 units, then the last one taken and another product's item put
+        // back, which the model reads as one unit (fill 1/8) of a product that is not this one
+        let reading = |absent: Option<f32>| {
+            move |t: f64| {
+                Some(if t < 100.0 {
+                    CameraObs {
+                        absent: absent.map(|_| 0.01),
+                        ..clear(0.375)
+                    }
+                } else {
+                    CameraObs {
+                        fill: 0.125,
+                        occluded: 0.02,
+                        wrong: 0.9,
+                        absent,
+                    }
+                })
+            }
+        };
+        let outs = |events: &[StockEvent]| {
+            events
+                .iter()
+                .filter(|e| e.kind == EventKind::OutOfStock && !e.cleared)
+                .count()
+        };
+        let mut tr = Tracker::new(vec![slot("a", 8, false)], TrackerSettings::default());
+        let events = run(&mut tr, 0.0, 300.0, reading(Some(0.93)), |_| None);
+        assert_eq!(outs(&events), 1, "{events:?}");
+        assert!(units_at(&tr) < 0.01, "{}", units_at(&tr));
+        // a model without the absent reading cannot tell: one unit stays one unit
+        let mut tr = Tracker::new(vec![slot("a", 8, false)], TrackerSettings::default());
+        let events = run(&mut tr, 0.0, 300.0, reading(None), |_| None);
+        assert_eq!(outs(&events), 0, "{events:?}");
+        // nor does a doubtful reading (median below the threshold) empty the slot
+        let mut tr = Tracker::new(vec![slot("a", 8, false)], TrackerSettings::default());
+        let events = run(&mut tr, 0.0, 300.0, reading(Some(0.3)), |_| None);
+        assert_eq!(outs(&events), 0, "{events:?}");
     }
 
     #[test]
@@ -1059,6 +1124,7 @@ mod tests {
                     fill: 0.0,
                     occluded: 0.97,
                     wrong: 0.1,
+                    absent: None,
                 }
             } else {
                 clear(0.5)
@@ -1153,6 +1219,7 @@ mod tests {
                 } else {
                     0.05
                 },
+                absent: None,
             })
         };
         let events = run(&mut tr, 0.0, 500.0, fill, |_| None);
@@ -1187,6 +1254,7 @@ mod tests {
                 fill: f32::NAN,
                 occluded: 0.0,
                 wrong: 0.0,
+                absent: None,
             },
         );
         tr.camera(7, 31.0, clear(0.5));
