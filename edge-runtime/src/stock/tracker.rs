@@ -307,6 +307,13 @@ impl Track {
         if level < 0.25 {
             self.foreign = 0.0;
         }
+        // A rise measured from a passing level (a hand still on the shelf, a put-back in two
+        // moves) can look like a foreign item. Once the scale settles on a whole number of
+        // units and the slot's own share would not be one, the item was the slot's own.
+        let whole = |x: f64| (x - x.round()).abs() <= OWN_STEP_TOLERANCE;
+        if self.foreign > 0.0 && whole(level) && !whole(level - self.foreign) {
+            self.foreign = 0.0;
+        }
         self.foreign = self.foreign.clamp(0.0, level.max(0.0));
     }
 
@@ -1072,6 +1079,29 @@ mod tests {
         assert!(kinds(&events).contains(&(EventKind::Restocked, false)));
         // The memory keeps the foreign weight across a restart.
         assert_eq!(tr.memory()[0].foreign, 0.0);
+    }
+
+    #[test]
+    fn a_put_back_in_two_moves_is_not_taken_for_a_foreign_item() {
+        // one unit left, taken, then put back: the scale first settles at 0.78 units (a hand
+        // still resting on the pack), then at one unit
+        let mut tr = Tracker::new(vec![slot("a", 8, true)], TrackerSettings::default());
+        let grams = |t: f64| {
+            Some(
+                250.0
+                    * if t < 100.0 {
+                        1.0
+                    } else if t < 150.0 {
+                        0.0
+                    } else if t < 180.0 {
+                        0.78
+                    } else {
+                        1.0
+                    },
+            )
+        };
+        run(&mut tr, 0.0, 400.0, |_| None, grams);
+        assert!((units_at(&tr) - 1.0).abs() < 0.05, "{}", units_at(&tr));
     }
 
     #[test]
