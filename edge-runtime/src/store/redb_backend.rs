@@ -41,7 +41,42 @@ impl RedbBackend {
         })
     }
 
+    /// Creates a new database file crash-safely: built under a temporary name (with its
+    /// table) and renamed into place, so that a power cut or SIGKILL while it is being created
+    /// leaves no half-written database behind (redb's own create is not atomic: a kill at
+    /// that moment left a file that could not be opened and was quarantined).
+    fn create_new(path: &Path, cache_bytes: usize) -> Result<(), StoreError> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "store.redb".into());
+        let tmp = path.with_file_name(format!("{name}.creating"));
+        match std::fs::remove_file(&tmp) {
+            Ok(()) => log::info!("removed {}, left by an interrupted creation", tmp.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::Io(e)),
+        }
+        {
+            let db = Database::builder()
+                .set_cache_size(cache_bytes)
+                .create(&tmp)
+                .map_err(storage)?;
+            let txn = db.begin_write().map_err(storage)?;
+            txn.open_table(DATA).map_err(storage)?;
+            txn.commit().map_err(storage)?;
+        }
+        std::fs::File::open(&tmp)?.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Some(dir) = path.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+
     fn open_db(path: &Path, cache_bytes: usize) -> Result<Database, StoreError> {
+        if !path.exists() {
+            Self::create_new(path, cache_bytes)?;
+        }
         // Verifying every page on open costs a read of the file at startup, but turns a file
         // damaged on disk into a clean `Corrupted` error (quarantine) instead of a later panic.
         let db = Database::builder()
@@ -178,5 +213,25 @@ impl Backend for RedbBackend {
             db.close().map_err(storage)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_half_created_database_left_by_a_crash_is_replaced_not_quarantined() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.redb");
+        // what a kill during creation leaves: the temporary file, garbage in it, no database
+        let leftover = dir.path().join("store.redb.creating");
+        std::fs::write(&leftover, b"redb header cut short").unwrap();
+        let db = RedbBackend::open(&path, 1 << 20).unwrap();
+        assert!(path.exists() && !leftover.exists());
+        drop(db);
+        // and the finished file opens again as it is
+        RedbBackend::open(&path, 1 << 20).unwrap();
+        assert!(!leftover.exists());
     }
 }
