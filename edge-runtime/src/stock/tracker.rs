@@ -308,10 +308,15 @@ impl Track {
             self.foreign = 0.0;
         }
         // A rise measured from a passing level (a hand still on the shelf, a put-back in two
-        // moves) can look like a foreign item. Once the scale settles on a whole number of
-        // units and the slot's own share would not be one, the item was the slot's own.
-        let whole = |x: f64| (x - x.round()).abs() <= OWN_STEP_TOLERANCE;
-        if self.foreign > 0.0 && whole(level) && !whole(level - self.foreign) {
+        // moves) can look like a foreign item. Once the scale settles close on a whole number
+        // of units (half the step tolerance) and the slot's own share would be clearly off
+        // one, the item was the slot's own. A foreign item that weighs about one unit (within
+        // the step tolerance) keeps the total off whole numbers, so it is kept.
+        let off = |x: f64| (x - x.round()).abs();
+        if self.foreign > 0.0
+            && off(level) <= OWN_STEP_TOLERANCE / 2.0
+            && off(level - self.foreign) > OWN_STEP_TOLERANCE
+        {
             self.foreign = 0.0;
         }
         self.foreign = self.foreign.clamp(0.0, level.max(0.0));
