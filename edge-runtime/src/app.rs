@@ -9,11 +9,9 @@ use crate::store::{Store, StoreError};
 use crate::sync::link::LinkStatus;
 use crate::sync::{self, Outbox};
 use crate::watchdog::{self, Heartbeats};
-use edge_models::ModelSet;
 use sd_notify::NotifyState;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::task::JoinSet;
 
@@ -117,19 +115,27 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
     // Models load in the background: the daemon is ready (health, sync) before they are, and
     // serves with the ones that pass their checks.
     let model_status = crate::models::ModelStatus::default();
-    let models_path = crate::models::manifest_path(None, Some(&config));
-    let models: Arc<OnceLock<ModelSet>> = Arc::default();
+    let models = Arc::new(
+        crate::models::hub::ModelHub::new(
+            crate::models::hub::HubSettings {
+                packaged: crate::models::manifest_path(None, Some(&config)),
+                state_dir: config.paths.state_dir.clone(),
+                keys: config.model_updates.keys.clone(),
+                max_bytes: config.model_updates.max_mb << 20,
+                slot_batch: 24,
+            },
+            metrics.clone(),
+            model_status.clone(),
+        )
+        .map_err(AppError::Task)?,
+    );
     {
-        let (metrics, status, models) = (metrics.clone(), model_status.clone(), models.clone());
+        let models = models.clone();
         // A plain thread, not spawn_blocking: the runtime's shutdown waits for blocking tasks,
         // and a stop during loading (seconds on a slow board) must not wait for it.
         let spawned = std::thread::Builder::new()
             .name("models".into())
-            .spawn(move || {
-                if let Some(set) = crate::models::load(&models_path, &metrics, &status) {
-                    let _ = models.set(set);
-                }
-            });
+            .spawn(move || models.load());
         if let Err(e) = spawned {
             log::error!("cannot start the model loader thread: {e}; running without models");
         }
@@ -181,6 +187,7 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
                 commands_rx,
                 outbox.clone(),
                 file_config.clone(),
+                models.clone(),
                 shutdown.listener(),
             ));
             tasks.spawn(sync::health::run(

@@ -117,6 +117,59 @@ enum ModelCommand {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Headquarters: make an ed25519 key pair for signing model releases. Writes the secret key
+    /// (owner-only) and prints the public key for the devices' [model_updates] keys.
+    Keygen {
+        /// Secret key file to create (never overwritten)
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Headquarters: package one model of a manifest as a signed release directory (its files,
+    /// release.toml, release.sig) for `model push`.
+    Release {
+        /// slotnet, forecaster, recommender or text_encoder
+        name: String,
+        /// Secret key file (`model keygen`)
+        #[arg(long)]
+        key: PathBuf,
+        /// Release directory to create
+        #[arg(long)]
+        out: PathBuf,
+        /// Manifest holding the model [default: as for verify]
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+    },
+    /// Headquarters: send a release to one device over MQTT (cmd/model) and wait for it to be
+    /// installed. Safe to run again after an interruption: the transfer resumes.
+    Push {
+        /// Release directory (`model release --out`)
+        release: PathBuf,
+        /// Store id of the device
+        #[arg(long)]
+        store: String,
+        /// Device id
+        #[arg(long)]
+        device: String,
+        /// Broker host
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Broker port
+        #[arg(long, default_value_t = 1883)]
+        port: u16,
+        /// Broker user name (with --password-file)
+        #[arg(long, requires = "password_file")]
+        username: Option<String>,
+        /// File holding the broker password
+        #[arg(long, requires = "username")]
+        password_file: Option<PathBuf>,
+        /// KiB of file per chunk; keep chunks under the device's mqtt.max_command_bytes (base64
+        /// adds a third)
+        #[arg(long, default_value_t = 512)]
+        chunk_kib: usize,
+        /// Seconds to wait for each answer of the device
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -380,6 +433,90 @@ fn main() -> ExitCode {
             match edge_runtime::models::info(&path, &name) {
                 Ok(report) => {
                     say(report.trim_end());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("edge-runtime: {e}");
+                    ExitCode::from(EXIT_RUNTIME)
+                }
+            }
+        }
+        Command::Model(ModelCommand::Keygen { out }) => {
+            match edge_runtime::models::release::generate_key(&out) {
+                Ok(public) => {
+                    say(&format!(
+                        "secret key written to {} (keep it at headquarters)\npublic key for the devices' config:\n\n[model_updates]\nkeys = [\"{public}\"]",
+                        out.display()
+                    ));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("edge-runtime: {e}");
+                    ExitCode::from(EXIT_RUNTIME)
+                }
+            }
+        }
+        Command::Model(ModelCommand::Release {
+            name,
+            key,
+            out,
+            manifest,
+        }) => {
+            let path = match models_manifest(manifest, None) {
+                Ok(p) => p,
+                Err(code) => return code,
+            };
+            let built = edge_runtime::models::release::signing_key(&key).and_then(|key| {
+                std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+                edge_runtime::models::release::Release::build(&path, &name, &key, &out)
+            });
+            match built {
+                Ok(r) => {
+                    say(&format!(
+                        "release {} {} in {}: {} files, {} bytes, signed",
+                        r.name,
+                        r.version,
+                        out.display(),
+                        r.files.len(),
+                        r.total_bytes()
+                    ));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("edge-runtime: {e}");
+                    ExitCode::from(EXIT_RUNTIME)
+                }
+            }
+        }
+        Command::Model(ModelCommand::Push {
+            release,
+            store,
+            device,
+            host,
+            port,
+            username,
+            password_file,
+            chunk_kib,
+            timeout,
+        }) => {
+            let args = edge_runtime::models::push::PushArgs {
+                release,
+                host,
+                port,
+                credentials: username.zip(password_file),
+                store,
+                device,
+                chunk_bytes: chunk_kib.clamp(1, 64 * 1024) * 1024,
+                timeout: std::time::Duration::from_secs(timeout.max(1)),
+            };
+            let result = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+                .and_then(|rt| rt.block_on(edge_runtime::models::push::push(args)));
+            match result {
+                Ok(done) => {
+                    say(&done);
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

@@ -242,6 +242,14 @@ impl Metrics {
             .set(i64::from(active));
     }
 
+    /// Whether a fault is raised (`None`: never set).
+    pub fn fault_active(&self, fault: &str) -> Option<bool> {
+        let labels = FaultLabels {
+            fault: fault.to_string(),
+        };
+        self.faults.get(&labels).map(|g| g.get() != 0)
+    }
+
     /// Text exposition (OpenMetrics) with scrape-time values refreshed.
     pub fn render(&self, heartbeats: &Heartbeats) -> String {
         self.uptime.set(self.started.elapsed().as_secs_f64());

@@ -422,6 +422,14 @@ impl Engine {
                     model: name.clone(),
                     reason: e.to_string(),
                 })?;
+                // Finite inputs must give finite outputs: a model that does not is broken (and
+                // a model update that does it is rolled back), never read as a value.
+                if let Some(bad) = data.iter().position(|v| !v.is_finite()) {
+                    return Err(ModelError::Run {
+                        model: name.clone(),
+                        reason: format!("output holds a non-finite value at index {bad}"),
+                    });
+                }
                 Ok(Output { shape, data })
             })
             .collect()

@@ -47,6 +47,8 @@ pub struct Config {
     pub outbox: OutboxConfig,
     /// Shutdown and watchdog timing.
     pub lifecycle: Lifecycle,
+    /// Signed model updates from headquarters.
+    pub model_updates: ModelUpdates,
     /// Shelf cameras (`[[cameras]]`), matched to the planogram's cameras by id.
     pub cameras: Vec<CameraConfig>,
     /// Shelf scales and load-cell boards (`[[scales]]`), matched to the planogram's `scale`.
@@ -290,6 +292,26 @@ impl Default for Lifecycle {
     }
 }
 
+/// Signed model updates from headquarters (`cmd/model`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelUpdates {
+    /// Headquarters' ed25519 public keys (32 bytes, base64) whose signed releases install;
+    /// empty: model updates are refused.
+    pub keys: Vec<String>,
+    /// Largest release (all its files) accepted, in MiB.
+    pub max_mb: u64,
+}
+
+impl Default for ModelUpdates {
+    fn default() -> Self {
+        ModelUpdates {
+            keys: Vec::new(),
+            max_mb: 64,
+        }
+    }
+}
+
 impl Config {
     /// Reads, parses and validates the file at `path`, reporting every problem at once.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -471,6 +493,20 @@ impl Config {
             bad(
                 &["lifecycle", "heartbeat_stale_secs"],
                 "lifecycle.heartbeat_stale_secs must be between 2 and 3600".into(),
+            );
+        }
+        for key in &self.model_updates.keys {
+            if let Err(why) = crate::models::release::public_key(key) {
+                bad(
+                    &["model_updates", "keys"],
+                    format!("model_updates.keys: {why} (an ed25519 public key, base64)"),
+                );
+            }
+        }
+        if !(1..=1024).contains(&self.model_updates.max_mb) {
+            bad(
+                &["model_updates", "max_mb"],
+                "model_updates.max_mb must be between 1 and 1024".into(),
             );
         }
         problems.extend(devices::check(&self.cameras, &self.scales, &self.scanners));

@@ -163,22 +163,39 @@ pub fn sim_slots(slots: &[SlotSpec], catalog: &Catalog) -> Result<Vec<SimSlot>, 
                 .iter()
                 .find(|p| p.sku == s.sku)
                 .ok_or_else(|| format!("slot {}: SKU {} is not in the catalog", s.id, s.sku))?;
-            let pack = product.attributes.get("pack");
-            let colour = |key: &str| -> [u8; 3] {
-                let v = pack.and_then(|p| p.get(key)).and_then(|c| c.as_array());
-                let mut rgb = [128u8; 3];
-                if let Some(v) = v {
-                    for (dst, src) in rgb.iter_mut().zip(v) {
-                        *dst = src.as_u64().unwrap_or(128).min(255) as u8;
-                    }
+            // The pack the planogram read from the catalog (checked there); a product whose
+            // pack is missing or incomplete is drawn grey, as a box, where the catalog is silent.
+            let look = |sku: &str| -> PackLook {
+                if let Some(p) = &s.pack {
+                    return PackLook {
+                        sku: sku.to_string(),
+                        shape: PackShape::parse(&p.shape).unwrap_or(PackShape::Box),
+                        primary: p.primary,
+                        secondary: p.secondary,
+                    };
                 }
-                rgb
+                let pack = product.attributes.get("pack");
+                let colour = |key: &str| -> [u8; 3] {
+                    let v = pack.and_then(|p| p.get(key)).and_then(|c| c.as_array());
+                    let mut rgb = [128u8; 3];
+                    if let Some(v) = v {
+                        for (dst, src) in rgb.iter_mut().zip(v) {
+                            *dst = src.as_u64().unwrap_or(128).min(255) as u8;
+                        }
+                    }
+                    rgb
+                };
+                PackLook {
+                    sku: sku.to_string(),
+                    shape: pack
+                        .and_then(|p| p.get("shape"))
+                        .and_then(|s| s.as_str())
+                        .and_then(PackShape::parse)
+                        .unwrap_or(PackShape::Box),
+                    primary: colour("primary"),
+                    secondary: colour("secondary"),
+                }
             };
-            let shape = pack
-                .and_then(|p| p.get("shape"))
-                .and_then(|s| s.as_str())
-                .and_then(PackShape::parse)
-                .unwrap_or(PackShape::Box);
             let popularity = product
                 .attributes
                 .get("popularity")
@@ -189,12 +206,7 @@ pub fn sim_slots(slots: &[SlotSpec], catalog: &Catalog) -> Result<Vec<SimSlot>, 
                 id: s.id.clone(),
                 camera: s.camera,
                 quad: s.quad.corners(),
-                look: PackLook {
-                    sku: s.sku.clone(),
-                    shape,
-                    primary: colour("primary"),
-                    secondary: colour("secondary"),
-                },
+                look: look(&s.sku),
                 facings,
                 depth: s.capacity.div_ceil(facings).max(1),
                 unit_grams: s.unit_grams.unwrap_or(250.0),

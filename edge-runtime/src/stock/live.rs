@@ -11,11 +11,12 @@
 
 use super::pipeline::{FrameRejected, ShelfReader, StageTimes};
 use super::planogram::Planogram;
-use super::service::{self, Publisher, Slotnet, StockContext};
+use super::service::{self, Publisher, StockContext};
 use super::tracker::Tracker;
 use super::SlotSpec;
 use crate::catalog::Catalog;
 use crate::config::{CameraConfig, CameraSource, ScaleConfig, ScaleProtocolName, ScannerConfig};
+use crate::models::hub::Lookup;
 use edge_sensors::camera::{CameraHealth, CaptureSettings, CaptureThread, FrameSource};
 use edge_sensors::{
     Barcode, DeviceHealth, FolderSource, HealthState, ImageFileSource, PollSettings, ScaleMessage,
@@ -486,7 +487,13 @@ fn start_scanner(config: &ScannerConfig) -> LiveScanner {
 impl LiveCamera {
     /// Reports an offline camera to the tracker and reads its newest frame, if slotnet is
     /// there to read it.
-    fn poll(&mut self, tracker: &mut Tracker, t: f64, slotnet: Option<&edge_models::SlotNet>) {
+    fn poll(
+        &mut self,
+        ctx: &StockContext,
+        tracker: &mut Tracker,
+        t: f64,
+        slotnet: Option<&edge_models::SlotNet>,
+    ) {
         let Some(thread) = &self.thread else {
             tracker.camera_offline(self.link.index, t);
             return;
@@ -500,10 +507,11 @@ impl LiveCamera {
         };
         // Frames taken while slotnet loads are dropped: the shelf will be seen again.
         let Some(slotnet) = slotnet else { return };
-        match self
+        let read = self
             .reader
-            .read(slotnet, frame.width, frame.height, &frame.pixels)
-        {
+            .read(slotnet, frame.width, frame.height, &frame.pixels);
+        ctx.report_read(&read);
+        match read {
             Ok(readings) => {
                 self.last_wrong = None;
                 for (slot, obs) in readings {
@@ -641,14 +649,14 @@ fn run_live(ctx: &StockContext, wiring: Wiring, eans: &HashMap<String, String>) 
     while !ctx.stop.load(Ordering::Relaxed) {
         ctx.heartbeat.beat();
         let model = match ctx.slotnet() {
-            Slotnet::Loaded(set) => {
+            Lookup::Ready(m) => {
                 if slotnet_state != Some(true) {
                     slotnet_state = Some(true);
                     ctx.handle.update(|v| v.waiting = None);
                 }
-                set.slotnet.as_ref()
+                Some(m)
             }
-            Slotnet::Failed => {
+            Lookup::Missing => {
                 if slotnet_state != Some(false) {
                     slotnet_state = Some(false);
                     log::error!("stock: slotnet did not load (see the models lines above): cameras are not read, slots run on their scales");
@@ -659,11 +667,11 @@ fn run_live(ctx: &StockContext, wiring: Wiring, eans: &HashMap<String, String>) 
                 }
                 None
             }
-            Slotnet::Loading => None,
+            Lookup::Loading => None,
         };
         let t = started.elapsed().as_secs_f64();
         for camera in &mut cameras {
-            camera.poll(&mut tracker, t, model);
+            camera.poll(ctx, &mut tracker, t, model.as_deref());
         }
         for scale in &mut scales {
             scale.poll(&mut tracker, t);

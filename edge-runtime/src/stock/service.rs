@@ -8,24 +8,25 @@
 //! [`ShelfRenderer`] and read by the same cropper and slotnet a real camera goes through, its
 //! scales feeding the tracker as load cells would.
 
-use super::pipeline::{ShelfReader, StageTimes};
+use super::pipeline::{FrameRejected, ShelfReader, StageTimes};
 use super::tracker::{
     per_sku, SkuState, SlotMemory, SlotState, StockEvent, Tracker, TrackerSettings,
 };
 use super::{sales, SlotSpec};
 use crate::catalog::Catalog;
+use crate::models::hub::{Lookup, ModelHub};
 use crate::store::{Batch, Store};
 use crate::sync::outbox::{Outbox, Outgoing};
 use crate::sync::Class;
 use crate::watchdog::Heartbeat;
-use edge_models::ModelSet;
+use edge_models::SlotNet;
 use edge_sensors::sim::devices::{valid_ean13, SimScanner, SimScannerParams};
 use edge_sensors::sim::render::ShelfRenderer;
 use edge_sensors::sim::store::{ScenarioParams, StoreSim};
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 /// Store table of the tracker's memory and the estimated sales.
@@ -110,8 +111,8 @@ pub struct SimulatedShelf {
 pub struct StockContext {
     /// Planogram slots.
     pub slots: Vec<SlotSpec>,
-    /// The models, once loaded.
-    pub models: Arc<OnceLock<ModelSet>>,
+    /// The serving models (slotnet may change while the stage runs: a model update).
+    pub models: Arc<ModelHub>,
     /// Where events and snapshots go.
     pub outbox: Outbox,
     /// Where memory and sales are kept.
@@ -160,20 +161,19 @@ fn run_simulated(ctx: &StockContext, shelf: &SimulatedShelf) -> Result<(), Strin
     });
 
     // Wait for slotnet; the heartbeat keeps beating, a stop ends the wait.
-    let model = loop {
+    loop {
         ctx.heartbeat.beat();
         if ctx.stop.load(Ordering::Relaxed) {
             return Ok(());
         }
         match ctx.slotnet() {
-            Slotnet::Loaded(set) => break set,
-            Slotnet::Failed => {
+            Lookup::Ready(_) => break,
+            Lookup::Missing => {
                 return Err("slotnet did not load; see the models lines above".into())
             }
-            Slotnet::Loading => std::thread::sleep(Duration::from_millis(200)),
+            Lookup::Loading => std::thread::sleep(Duration::from_millis(200)),
         }
-    };
-    let slotnet = model.slotnet.as_ref().ok_or("slotnet missing")?;
+    }
     ctx.handle.update(|v| v.waiting = None);
     log::info!(
         "stock: simulated store with {} slots, {:.0}x speed, {:.1} frames/s",
@@ -198,10 +198,17 @@ fn run_simulated(ctx: &StockContext, shelf: &SimulatedShelf) -> Result<(), Strin
             t += 1.0;
             super::eval::feed_scales(&mut store_sim, &sims, &mut tracker, t);
         }
-        if store_sim.camera_online(0) {
+        // The model serving now: a model update swaps it between two frames.
+        let slotnet = match ctx.slotnet() {
+            Lookup::Ready(m) => Some(m),
+            _ => None,
+        };
+        if let (true, Some(slotnet)) = (store_sim.camera_online(0), slotnet) {
             let frame = renderer.render(store_sim.contents(), &store_sim.occluders(), frame_no);
             frame_no += 1;
-            match reader.read(slotnet, frame.width, frame.height, &frame.rgb) {
+            let read = reader.read(&slotnet, frame.width, frame.height, &frame.rgb);
+            ctx.report_read(&read);
+            match read {
                 Ok(readings) => {
                     for (i, obs) in readings {
                         tracker.camera(i, t, obs);
@@ -297,16 +304,6 @@ impl SimulatedCheckout {
     }
 }
 
-/// Where slotnet is.
-pub(super) enum Slotnet<'a> {
-    /// The models are still loading.
-    Loading,
-    /// Loaded and holding slotnet.
-    Loaded(&'a ModelSet),
-    /// The models loaded without slotnet.
-    Failed,
-}
-
 impl StockContext {
     /// A tracker for the slots, with the estimates of the last run restored.
     pub(super) fn new_tracker(&self) -> Tracker {
@@ -321,12 +318,20 @@ impl StockContext {
         tracker
     }
 
-    /// Whether slotnet can be used yet.
-    pub(super) fn slotnet(&self) -> Slotnet<'_> {
-        match self.models.get() {
-            None => Slotnet::Loading,
-            Some(set) if set.slotnet.is_some() => Slotnet::Loaded(set),
-            Some(_) => Slotnet::Failed,
+    /// slotnet as it serves now.
+    pub(super) fn slotnet(&self) -> Lookup<SlotNet> {
+        self.models.slotnet()
+    }
+
+    /// Tells the model hub how a frame read went: a new slotnet that fails its runs is rolled
+    /// back. Frames refused before inference (wrong size, corrupt) say nothing of the model.
+    pub(super) fn report_read<T>(&self, read: &Result<T, FrameRejected>) {
+        match read {
+            Ok(_) => self.models.report("slotnet", Ok(())),
+            Err(FrameRejected::Model { reason, .. }) => {
+                self.models.report("slotnet", Err(reason.as_str()))
+            }
+            Err(_) => {}
         }
     }
 }

@@ -5,9 +5,11 @@
 //! commands are refused, so a stale command is never re-applied after a reconnect.
 
 use super::{Class, Outbox, Outgoing};
+use crate::models::hub::ModelHub;
 use crate::shutdown::ShutdownListener;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
 /// A command as received from the broker.
@@ -32,6 +34,8 @@ pub struct Ack {
     pub accepted: bool,
     /// Why (rejections) or what was done (acceptances).
     pub reason: String,
+    /// Machine-readable details (a model transfer: what is still needed).
+    pub detail: Option<Value>,
 }
 
 /// The command kinds this device knows.
@@ -73,6 +77,7 @@ fn reject(kind: &str, id: Option<String>, reason: impl Into<String>) -> Ack {
         id,
         accepted: false,
         reason: reason.into(),
+        detail: None,
     }
 }
 
@@ -136,7 +141,13 @@ pub fn check(cmd: &Command, max_bytes: usize) -> Result<(Kind, String, Value), A
 }
 
 /// Applies a checked command; nothing changes on rejection.
-fn apply(kind: Kind, id: String, body: Value, config: &crate::config::Config) -> Ack {
+fn apply(
+    kind: Kind,
+    id: String,
+    body: Value,
+    config: &crate::config::Config,
+    models: &ModelHub,
+) -> Ack {
     let state_dir = config.paths.state_dir.as_path();
     let kind_name = match kind {
         Kind::Catalog => "catalog",
@@ -155,6 +166,7 @@ fn apply(kind: Kind, id: String, body: Value, config: &crate::config::Config) ->
                     c.version,
                     c.products.len()
                 ),
+                detail: None,
             },
             Err(e) => reject(kind_name, Some(id), e.to_string()),
         },
@@ -169,6 +181,7 @@ fn apply(kind: Kind, id: String, body: Value, config: &crate::config::Config) ->
                     p.cameras.len(),
                     p.cameras.iter().map(|c| c.slots.len()).sum::<usize>()
                 ),
+                detail: None,
             },
             Err(e) => reject(kind_name, Some(id), e),
         },
@@ -178,14 +191,20 @@ fn apply(kind: Kind, id: String, body: Value, config: &crate::config::Config) ->
                 id: Some(id),
                 accepted: true,
                 reason: done,
+                detail: None,
             },
             Err(e) => reject(kind_name, Some(id), e),
         },
-        Kind::Model => reject(
-            kind_name,
-            Some(id),
-            format!("{kind_name} updates are not supported by this build yet"),
-        ),
+        Kind::Model => match models.command(body) {
+            Ok((reason, detail)) => Ack {
+                kind: kind_name.into(),
+                id: Some(id),
+                accepted: true,
+                reason,
+                detail,
+            },
+            Err(e) => reject(kind_name, Some(id), e),
+        },
     }
 }
 
@@ -199,6 +218,9 @@ pub fn ack_message(ack: &Ack) -> Outgoing {
         json!(if ack.accepted { "accepted" } else { "rejected" }),
     );
     body.insert("reason".into(), json!(ack.reason));
+    if let Some(detail) = &ack.detail {
+        body.insert("detail".into(), detail.clone());
+    }
     // A kind that cannot be a topic level is answered on the generic ack topic.
     let kind = if ack.kind.is_empty() || ack.kind.contains(['/', '+', '#']) {
         "unknown".to_string()
@@ -220,10 +242,11 @@ pub async fn run(
     mut commands: mpsc::Receiver<Command>,
     outbox: Outbox,
     config: crate::config::Config,
+    models: Arc<ModelHub>,
     mut shutdown: ShutdownListener,
 ) -> Result<(), String> {
     let max_bytes = config.mqtt.max_command_bytes;
-    let config = std::sync::Arc::new(config);
+    let config = Arc::new(config);
     loop {
         let cmd = tokio::select! {
             _ = shutdown.wait() => return Ok(()),
@@ -235,10 +258,10 @@ pub async fn run(
         let ack = match check(&cmd, max_bytes) {
             Err(ack) => ack,
             Ok((kind, id, body)) => {
-                let config = config.clone();
+                let (config, models) = (config.clone(), models.clone());
                 let kind_name = cmd.kind.clone();
                 let fallback_id = id.clone();
-                tokio::task::spawn_blocking(move || apply(kind, id, body, &config))
+                tokio::task::spawn_blocking(move || apply(kind, id, body, &config, &models))
                     .await
                     .unwrap_or_else(|e| {
                         reject(&kind_name, Some(fallback_id), format!("apply failed: {e}"))

@@ -19,6 +19,7 @@ mod crash;
 mod demo;
 mod lifecycle;
 mod live_stock;
+mod model_update;
 mod mqtt;
 mod mqtt_tls;
 mod watchdog;

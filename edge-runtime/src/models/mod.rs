@@ -1,9 +1,14 @@
-//! Where the model manifest is, and the `edge-runtime model verify|info` reports.
+//! The models in the daemon: where the manifest is, the `edge-runtime model verify|info`
+//! reports, the serving set (`hub`) and signed updates from headquarters (`release`, `update`).
+
+pub mod hub;
+pub mod push;
+pub mod release;
+pub mod update;
 
 use crate::config::Config;
-use crate::metrics::{Metrics, ModelLabels};
-use edge_models::{Engine, Manifest, ModelError, ModelSet};
-use serde_json::{json, Map, Value};
+use edge_models::{Engine, Manifest, ModelError};
+use serde_json::{Map, Value};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -156,78 +161,5 @@ impl ModelStatus {
         if let Ok(mut m) = self.0.lock() {
             *m = map;
         }
-    }
-}
-
-/// Loads every model of the manifest (blocking: run it off the async executor), records which
-/// serve in the metrics and the status, and raises the `models_unavailable` fault when any
-/// failed. The daemon keeps running with the models that loaded.
-pub fn load(path: &Path, metrics: &Metrics, status: &ModelStatus) -> Option<ModelSet> {
-    let mut map = Map::new();
-    let set = match ModelSet::load(path, 24) {
-        Ok(set) => set,
-        Err(e) => {
-            log::error!("{e}; running without models");
-            for name in edge_models::set::KNOWN {
-                map.insert(
-                    name.into(),
-                    json!({ "state": "failed", "error": e.to_string() }),
-                );
-                metrics
-                    .model_ready
-                    .get_or_create(&ModelLabels {
-                        model: name.into(),
-                        version: String::new(),
-                    })
-                    .set(0);
-            }
-            metrics.set_fault("models_unavailable", true);
-            status.set(map);
-            return None;
-        }
-    };
-    let mut failed = 0;
-    for r in &set.reports {
-        let labels = ModelLabels {
-            model: r.name.clone(),
-            version: r.version.clone(),
-        };
-        match &r.result {
-            Ok(ms) => {
-                log::info!(
-                    "model {} {} ready ({ms:.0} ms: sha256, plan, test vector)",
-                    r.name,
-                    r.version
-                );
-                metrics.model_ready.get_or_create(&labels).set(1);
-                map.insert(
-                    r.name.clone(),
-                    json!({ "version": r.version, "state": "ready" }),
-                );
-            }
-            Err(e) => {
-                failed += 1;
-                metrics.model_ready.get_or_create(&labels).set(0);
-                map.insert(
-                    r.name.clone(),
-                    json!({ "version": r.version, "state": "failed", "error": e.to_string() }),
-                );
-            }
-        }
-    }
-    metrics.set_fault("models_unavailable", failed > 0);
-    status.set(map);
-    release_freed_memory();
-    Some(set)
-}
-
-/// Loading parses the ONNX files, builds and drops intermediate graphs and runs the test
-/// vectors: tens of MB that glibc keeps in its arenas after they are freed. Hand them back so
-/// the resident size shows what the models really hold.
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim has no preconditions; it only returns free heap pages to the kernel.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
