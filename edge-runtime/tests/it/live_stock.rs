@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 /// Three slots of the demo planogram's top shelf, on a 640x360 camera; A1 and A2 stand on
 /// channels 0 and 1 of a load-cell board, A3 is seen by the camera only.
-const PLANOGRAM: &str = r#"
+pub(crate) const PLANOGRAM: &str = r#"
 version = "it-live-1"
 [[cameras]]
 id = "shelf-cam"
@@ -58,7 +58,7 @@ const SKUS: [&str; 3] = ["SKU01378", "SKU04291", "SKU05226"];
 const TRAY_G: f64 = 50.0;
 
 /// The three products of the demo catalog, as a runtime catalog document.
-fn catalog_json() -> Value {
+pub(crate) fn catalog_json() -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/data/demo-catalog.json");
     let demo: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let products: Vec<Value> = demo["products"]
@@ -73,7 +73,7 @@ fn catalog_json() -> Value {
 }
 
 /// A JPEG of the shelf with every slot full, as the folder camera would drop it.
-fn full_shelf_jpeg(catalog: &Catalog, frame_no: u64) -> Vec<u8> {
+pub(crate) fn full_shelf_jpeg(catalog: &Catalog, frame_no: u64) -> Vec<u8> {
     let planogram = Planogram::from_toml(PLANOGRAM, "it", Some(catalog)).unwrap();
     let slots = planogram.slots(Some(catalog));
     let sims = edge_runtime::stock::eval::sim_slots(&slots, catalog).unwrap();
@@ -99,21 +99,21 @@ fn jpeg(width: u32, height: u32, rgb: Vec<u8>) -> Vec<u8> {
 }
 
 /// Puts a picture into the camera's folder the way an upload does: written aside, renamed in.
-fn drop_picture(dir: &Path, name: &str, bytes: &[u8]) {
+pub(crate) fn drop_picture(dir: &Path, name: &str, bytes: &[u8]) {
     let part = dir.join(format!("{name}.part"));
     std::fs::write(&part, bytes).unwrap();
     std::fs::rename(&part, dir.join(name)).unwrap();
 }
 
 /// A daemon under test with its log drained in the background.
-struct Daemon {
+pub(crate) struct Daemon {
     child: std::process::Child,
     log: Arc<Mutex<String>>,
     http: SocketAddr,
 }
 
 impl Daemon {
-    fn start(config: &Path, http: SocketAddr) -> Daemon {
+    pub(crate) fn start(config: &Path, http: SocketAddr) -> Daemon {
         let mut child = spawn_run(config, &[]);
         let log = Arc::new(Mutex::new(String::new()));
         let sink = log.clone();
@@ -134,7 +134,7 @@ impl Daemon {
         daemon
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 
@@ -145,7 +145,7 @@ impl Daemon {
         }
     }
 
-    fn stock(&self) -> Value {
+    pub(crate) fn stock(&self) -> Value {
         serde_json::from_str(&self.get("/api/stock")).expect("stock JSON")
     }
 
@@ -154,7 +154,7 @@ impl Daemon {
     }
 
     /// Polls `/api/stock` until `done` holds; panics with the last view and the log.
-    fn wait_stock(
+    pub(crate) fn wait_stock(
         &mut self,
         what: &str,
         timeout: Duration,
@@ -181,7 +181,7 @@ impl Daemon {
         );
     }
 
-    fn stop(mut self) -> String {
+    pub(crate) fn stop(mut self) -> String {
         signal(&self.child, libc::SIGTERM);
         let status = wait_exit(&mut self.child, Duration::from_secs(15));
         // The log thread ends with the pipe.
@@ -199,7 +199,7 @@ impl Drop for Daemon {
     }
 }
 
-fn slot<'a>(view: &'a Value, id: &str) -> Option<&'a Value> {
+pub(crate) fn slot<'a>(view: &'a Value, id: &str) -> Option<&'a Value> {
     view["slots"].as_array()?.iter().find(|s| s["slot"] == id)
 }
 
@@ -214,7 +214,7 @@ fn counter(view: &Value, id: &str, name: &str) -> u64 {
 }
 
 /// A config for `edge-runtime run` with these paths and `devices` appended.
-fn write_live_config(
+pub(crate) fn write_live_config(
     dir: &Path,
     http: SocketAddr,
     planogram: &Path,

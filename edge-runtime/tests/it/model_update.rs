@@ -11,8 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const PREFIX: &str = "retail/v1/store-m/dev-m/";
-
 fn repo_models() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")
 }
@@ -31,7 +29,7 @@ fn cli(args: &[&str]) -> (bool, String, String) {
 }
 
 /// A copy of the repository's `name` model as version `version` (same files), in `dir`.
-fn model_copy(dir: &Path, name: &str, version: &str) -> PathBuf {
+pub(crate) fn model_copy(dir: &Path, name: &str, version: &str) -> PathBuf {
     let models = repo_models();
     let text = std::fs::read_to_string(models.join("manifest.toml")).unwrap();
     let mut table: toml::Table = toml::from_str(&text).unwrap();
@@ -55,88 +53,107 @@ fn model_copy(dir: &Path, name: &str, version: &str) -> PathBuf {
     manifest
 }
 
-fn publish(port: u16, payload: &str) {
-    let status = Command::new("mosquitto_pub")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1"])
-        .args(["-t", &format!("{PREFIX}cmd/model"), "-s"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(payload.as_bytes())?;
-            child.wait()
-        })
-        .expect("mosquitto_pub");
-    assert!(status.success());
+/// Headquarters' side of one device: publishes `cmd/model` commands and reads their acks.
+pub(crate) struct Hq<'a> {
+    pub port: u16,
+    pub store: &'a str,
+    pub device: &'a str,
+    pub consumer: &'a Consumer,
 }
 
-fn ack(consumer: &Consumer, id: &str) -> Value {
-    let end = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(v) = consumer
-            .payloads("cmd/model/ack")
-            .into_iter()
-            .find(|v| v["id"] == id)
-        {
-            schemas::assert_valid("cmd.ack@1", &v);
-            return v;
+impl Hq<'_> {
+    fn publish(&self, payload: &str) {
+        let topic = format!("retail/v1/{}/{}/cmd/model", self.store, self.device);
+        let status = Command::new("mosquitto_pub")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q", "1"])
+            .args(["-t", &topic, "-s"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(payload.as_bytes())?;
+                child.wait()
+            })
+            .expect("mosquitto_pub");
+        assert!(status.success());
+    }
+
+    fn ack(&self, id: &str) -> Value {
+        let end = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(v) = self
+                .consumer
+                .payloads("cmd/model/ack")
+                .into_iter()
+                .find(|v| v["id"] == id && v["device"] == self.device)
+            {
+                schemas::assert_valid("cmd.ack@1", &v);
+                return v;
+            }
+            assert!(Instant::now() < end, "no ack for {id}");
+            std::thread::sleep(Duration::from_millis(50));
         }
-        assert!(Instant::now() < end, "no ack for {id}");
-        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    /// Sends a `cmd/model` command and waits for its ack; the command must match the schema
+    /// exactly when `valid`, and must not otherwise.
+    fn send_checked(&self, id: &str, body: Value, valid: bool) -> Value {
+        let cmd = json!({"schema": "cmd.model@1", "id": id, "body": body});
+        if valid {
+            schemas::assert_valid("cmd.model@1", &cmd);
+        } else {
+            assert!(!schemas::is_valid("cmd.model@1", &cmd), "{cmd}");
+        }
+        self.publish(&cmd.to_string());
+        self.ack(id)
+    }
+
+    fn send(&self, id: &str, body: Value) -> Value {
+        self.send_checked(id, body, true)
+    }
+
+    /// The status of model `name` on the device.
+    pub(crate) fn serving(&self, id: &str, name: &str) -> Value {
+        let a = self.send(id, json!({"op": "status"}));
+        assert_eq!(a["status"], "accepted", "{a}");
+        a["detail"]["models"][name].clone()
+    }
+
+    /// Polls the status until `name` has loaded (or failed to); its status then.
+    pub(crate) fn loaded(&self, tag: &str, name: &str) -> Value {
+        for n in 0..200 {
+            let s = self.serving(&format!("{tag}-{n}"), name);
+            if s["state"].is_string() {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        panic!("{name} never loaded");
+    }
+
+    /// `edge-runtime model push` of the release in `release`.
+    pub(crate) fn push(&self, release: &Path, chunk_kib: &str) -> (bool, String, String) {
+        cli(&[
+            "model",
+            "push",
+            release.to_str().unwrap(),
+            "--store",
+            self.store,
+            "--device",
+            self.device,
+            "--port",
+            &self.port.to_string(),
+            "--chunk-kib",
+            chunk_kib,
+            "--timeout",
+            "60",
+        ])
     }
 }
 
-/// Sends a `cmd/model` command and waits for its ack; the command must match the schema
-/// exactly when `valid`, and must not otherwise.
-fn send_checked(port: u16, consumer: &Consumer, id: &str, body: Value, valid: bool) -> Value {
-    let cmd = json!({"schema": "cmd.model@1", "id": id, "body": body});
-    if valid {
-        schemas::assert_valid("cmd.model@1", &cmd);
-    } else {
-        assert!(!schemas::is_valid("cmd.model@1", &cmd), "{cmd}");
-    }
-    publish(port, &cmd.to_string());
-    ack(consumer, id)
-}
-
-fn send(port: u16, consumer: &Consumer, id: &str, body: Value) -> Value {
-    send_checked(port, consumer, id, body, true)
-}
-
-fn serving(port: u16, consumer: &Consumer, id: &str, name: &str) -> Value {
-    let a = send(port, consumer, id, json!({"op": "status"}));
-    assert_eq!(a["status"], "accepted", "{a}");
-    a["detail"]["models"][name].clone()
-}
-
-fn push(port: u16, release: &Path, chunk_kib: &str) -> (bool, String, String) {
-    cli(&[
-        "model",
-        "push",
-        release.to_str().unwrap(),
-        "--store",
-        "store-m",
-        "--device",
-        "dev-m",
-        "--port",
-        &port.to_string(),
-        "--chunk-kib",
-        chunk_kib,
-        "--timeout",
-        "60",
-    ])
-}
-
-#[test]
-fn a_signed_model_is_pushed_installed_kept_and_rolled_back_and_bad_updates_change_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = Broker::start(dir.path());
-    let consumer = Consumer::start(broker.port, "hq-models");
-    let (port, p) = (broker.port, broker.port);
-
-    // Headquarters: a key pair, and releases of the forecaster as 2.0.0 (good) and 2.1.0 (its
-    // test vector expects other outputs, so it cannot pass the device's self-test).
-    let key = dir.path().join("hq.key");
+/// `edge-runtime model keygen`: the key file and the public key.
+pub(crate) fn keygen(dir: &Path, name: &str) -> (PathBuf, String) {
+    let key = dir.join(name);
     let (ok, out, err) = cli(&["model", "keygen", "--out", key.to_str().unwrap()]);
     assert!(ok, "{err}");
     let public = out
@@ -147,7 +164,42 @@ fn a_signed_model_is_pushed_installed_kept_and_rolled_back_and_bad_updates_chang
         })
         .expect("public key line")
         .to_string();
-    let release = |version: &str, spoil: bool| {
+    (key, public)
+}
+
+/// `edge-runtime model release` of `name` from `manifest` into `out`.
+pub(crate) fn release(key: &Path, manifest: &Path, name: &str, out: &Path) {
+    let (ok, said, err) = cli(&[
+        "model",
+        "release",
+        name,
+        "--key",
+        key.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--manifest",
+        manifest.to_str().unwrap(),
+    ]);
+    assert!(ok && said.contains("signed"), "{said}{err}");
+}
+
+#[test]
+fn a_signed_model_is_pushed_installed_kept_and_rolled_back_and_bad_updates_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path());
+    let consumer = Consumer::start(broker.port, "hq-models");
+    let port = broker.port;
+    let hq = Hq {
+        port,
+        store: "store-m",
+        device: "dev-m",
+        consumer: &consumer,
+    };
+
+    // Headquarters: a key pair, and releases of the forecaster as 2.0.0 (good) and 2.1.0 (its
+    // test vector expects other outputs, so it cannot pass the device's self-test).
+    let (key, public) = keygen(dir.path(), "hq.key");
+    let make = |version: &str, spoil: bool| {
         let models = dir.path().join(format!("models-{version}"));
         let manifest = model_copy(&models, "forecaster", version);
         if spoil {
@@ -159,22 +211,11 @@ fn a_signed_model_is_pushed_installed_kept_and_rolled_back_and_bad_updates_chang
             std::fs::write(&vector, v.to_string()).unwrap();
         }
         let out = dir.path().join(format!("release-{version}"));
-        let (ok, said, err) = cli(&[
-            "model",
-            "release",
-            "forecaster",
-            "--key",
-            key.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--manifest",
-            manifest.to_str().unwrap(),
-        ]);
-        assert!(ok && said.contains("signed"), "{said}{err}");
+        release(&key, &manifest, "forecaster", &out);
         out
     };
-    let good = release("2.0.0", false);
-    let spoiled = release("2.1.0", true);
+    let good = make("2.0.0", false);
+    let spoiled = make("2.1.0", true);
 
     // The device trusts that key.
     let state = dir.path().join("state");
@@ -200,37 +241,17 @@ fn a_signed_model_is_pushed_installed_kept_and_rolled_back_and_bad_updates_chang
         "{}",
         stderr_of(&mut daemon)
     );
-    let packaged = loop {
-        let s = serving(
-            p,
-            &consumer,
-            &format!("s0-{}", consumer.payloads("ack").len()),
-            "forecaster",
-        );
-        if s["state"] == "ready" {
-            break s["version"].as_str().unwrap().to_string();
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    };
+    let s = hq.loaded("s0", "forecaster");
+    assert_eq!(s["state"], "ready", "{s}");
+    let packaged = s["version"].as_str().unwrap().to_string();
 
-    // Bad offers: no signature match, a signature over other text, garbage, a chunk first.
+    // Bad offers: another key, a signature over other text, garbage, a chunk first, a rollback
+    // of nothing.
     let text = std::fs::read_to_string(good.join("release.toml")).unwrap();
     let sig = std::fs::read_to_string(good.join("release.sig")).unwrap();
-    let other_key = dir.path().join("other.key");
-    assert!(cli(&["model", "keygen", "--out", other_key.to_str().unwrap()]).0);
+    let (other_key, _) = keygen(dir.path(), "other.key");
     let other = dir.path().join("release-other");
-    let (ok, _, err) = cli(&[
-        "model",
-        "release",
-        "forecaster",
-        "--key",
-        other_key.to_str().unwrap(),
-        "--out",
-        other.to_str().unwrap(),
-        "--manifest",
-        manifest.to_str().unwrap(),
-    ]);
-    assert!(ok, "{err}");
+    release(&other_key, &manifest, "forecaster", &other);
     let other_sig = std::fs::read_to_string(other.join("release.sig")).unwrap();
     for (id, body, words) in [
         (
@@ -264,33 +285,28 @@ fn a_signed_model_is_pushed_installed_kept_and_rolled_back_and_bad_updates_chang
             "nothing to roll back",
         ),
     ] {
-        let a = send_checked(p, &consumer, id, body, id != "b4");
+        let a = hq.send_checked(id, body, id != "b4");
         assert_eq!(a["status"], "rejected", "{a}");
         assert!(a["reason"].as_str().unwrap().contains(words), "{id}: {a}");
     }
     assert!(!state.join("models/installed").exists());
 
     // An interrupted transfer: the offer and one chunk arrive, then the push resumes from there.
-    let a = send(
-        p,
-        &consumer,
+    let a = hq.send(
         "i1",
         json!({"op": "offer", "release": text, "signature": sig.trim()}),
     );
     assert_eq!(a["status"], "accepted", "{a}");
-    let first = &a["detail"]["need"][0];
-    let path = first["path"].as_str().unwrap().to_string();
+    let path = a["detail"]["need"][0]["path"].as_str().unwrap().to_string();
     let bytes = std::fs::read(good.join(&path)).unwrap();
     use base64::Engine as _;
     let part = base64::engine::general_purpose::STANDARD.encode(&bytes[..1000]);
-    let a = send(
-        p,
-        &consumer,
+    let a = hq.send(
         "i2",
         json!({"op": "chunk", "name": "forecaster", "version": "2.0.0", "path": path, "offset": 0, "data": part}),
     );
     assert_eq!(a["status"], "accepted", "{a}");
-    let (ok, said, err) = push(port, &good, "16");
+    let (ok, said, err) = hq.push(&good, "16");
     assert!(ok, "{said}\n{err}");
     assert!(
         said.contains("forecaster 2.0.0 installed and serving"),
@@ -300,7 +316,7 @@ fn a_signed_model_is_pushed_installed_kept_and_rolled_back_and_bad_updates_chang
         err.contains(&format!("{path} @ 1000:")),
         "the push did not resume: {err}"
     );
-    let s = serving(p, &consumer, "s1", "forecaster");
+    let s = hq.serving("s1", "forecaster");
     assert_eq!(
         (s["version"].as_str(), s["source"].as_str()),
         (Some("2.0.0"), Some("headquarters")),
@@ -310,13 +326,10 @@ fn a_signed_model_is_pushed_installed_kept_and_rolled_back_and_bad_updates_chang
     assert!(active.contains("version = \"2.0.0\""), "{active}");
 
     // A release that fails its self-test on the device is discarded; 2.0.0 keeps serving.
-    let (ok, said, err) = push(port, &spoiled, "512");
+    let (ok, said, err) = hq.push(&spoiled, "512");
     assert!(!ok, "{said}");
     assert!(err.contains("failed its self-test"), "{err}");
-    assert_eq!(
-        serving(p, &consumer, "s2", "forecaster")["version"],
-        "2.0.0"
-    );
+    assert_eq!(hq.serving("s2", "forecaster")["version"], "2.0.0");
     assert!(!state.join("models/staged/forecaster").exists());
 
     // A restart keeps the update.
@@ -333,29 +346,17 @@ fn a_signed_model_is_pushed_installed_kept_and_rolled_back_and_bad_updates_chang
         "{}",
         stderr_of(&mut daemon)
     );
-    let s = loop {
-        let s = serving(
-            p,
-            &consumer,
-            &format!("s3-{}", consumer.payloads("ack").len()),
-            "forecaster",
-        );
-        if s["state"] == "ready" {
-            break s;
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    };
-    assert_eq!(s["version"], "2.0.0", "{s}");
+    let s = hq.loaded("s3", "forecaster");
+    assert_eq!(
+        (s["version"].as_str(), s["state"].as_str()),
+        (Some("2.0.0"), Some("ready")),
+        "{s}"
+    );
 
     // Headquarters rolls it back: the packaged model serves again.
-    let a = send(
-        p,
-        &consumer,
-        "r1",
-        json!({"op": "rollback", "name": "forecaster"}),
-    );
+    let a = hq.send("r1", json!({"op": "rollback", "name": "forecaster"}));
     assert_eq!(a["status"], "accepted", "{a}");
-    let s = serving(p, &consumer, "s4", "forecaster");
+    let s = hq.serving("s4", "forecaster");
     assert_eq!(
         (s["version"].as_str(), s["source"].as_str()),
         (Some(packaged.as_str()), Some("packaged")),
@@ -364,7 +365,7 @@ fn a_signed_model_is_pushed_installed_kept_and_rolled_back_and_bad_updates_chang
 
     // Installed again, then damaged on disk while the daemon is stopped: it is rolled back at
     // start instead of stopping the daemon or serving a bad file.
-    let (ok, said, err) = push(port, &good, "512");
+    let (ok, said, err) = hq.push(&good, "512");
     assert!(ok, "{said}\n{err}");
     signal(&daemon, libc::SIGTERM);
     assert_eq!(
@@ -384,18 +385,7 @@ fn a_signed_model_is_pushed_installed_kept_and_rolled_back_and_bad_updates_chang
         "{}",
         stderr_of(&mut daemon)
     );
-    let s = loop {
-        let s = serving(
-            p,
-            &consumer,
-            &format!("s5-{}", consumer.payloads("ack").len()),
-            "forecaster",
-        );
-        if s["state"] == "ready" {
-            break s;
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    };
+    let s = hq.loaded("s5", "forecaster");
     assert_eq!(s["version"].as_str(), Some(packaged.as_str()), "{s}");
     assert!(
         s["rolled_back"]
@@ -412,5 +402,96 @@ fn a_signed_model_is_pushed_installed_kept_and_rolled_back_and_bad_updates_chang
             .unwrap()
             .code(),
         Some(0)
+    );
+}
+
+/// slotnet replaced while the shelf camera streams: the stock stage reads the next frames with
+/// the new model, which passes its probation on those real runs.
+#[test]
+fn a_new_slotnet_takes_over_between_frames_and_passes_its_probation() {
+    use crate::live_stock::{
+        catalog_json, drop_picture, full_shelf_jpeg, slot, write_live_config, Daemon, PLANOGRAM,
+    };
+    use edge_runtime::catalog::Catalog;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path());
+    let consumer = Consumer::start(broker.port, "hq-slotnet");
+    let hq = Hq {
+        port: broker.port,
+        store: "test-store",
+        device: "test-device",
+        consumer: &consumer,
+    };
+    let (key, public) = keygen(dir.path(), "hq.key");
+    let manifest = model_copy(&dir.path().join("models-new"), "slotnet", "3.9.0-it");
+    let rel = dir.path().join("release");
+    release(&key, &manifest, "slotnet", &rel);
+
+    let pictures = dir.path().join("camera");
+    std::fs::create_dir(&pictures).unwrap();
+    let catalog_doc = catalog_json();
+    let catalog = Catalog::from_json(catalog_doc.clone()).unwrap();
+    let catalog_path = dir.path().join("catalog.json");
+    std::fs::write(&catalog_path, serde_json::to_vec(&catalog_doc).unwrap()).unwrap();
+    let planogram_path = dir.path().join("planogram.toml");
+    std::fs::write(&planogram_path, PLANOGRAM).unwrap();
+    let feeding = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let feeder = {
+        let (pictures, feeding) = (pictures.clone(), feeding.clone());
+        let good = full_shelf_jpeg(&catalog, 0);
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while feeding.load(std::sync::atomic::Ordering::Relaxed) {
+                drop_picture(&pictures, &format!("snap-{n:05}.jpg"), &good);
+                n += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let http = free_addr();
+    let devices = format!(
+        "[[cameras]]\nid = \"shelf-cam\"\nsource = \"folder:{}\"\nfps = 10\nframe_timeout_secs = 10\n\
+         [mqtt]\nhost = \"127.0.0.1\"\nport = {}\nreconnect_min_ms = 50\nreconnect_max_secs = 1\n\
+         [model_updates]\nkeys = [\"{public}\"]\n",
+        pictures.display(),
+        broker.port
+    );
+    let config = write_live_config(dir.path(), http, &planogram_path, &catalog_path, &devices);
+    let mut daemon = Daemon::start(&config, http);
+    let seen = |v: &Value| slot(v, "A3").is_some_and(|s| s["source"] == "camera");
+    let before = daemon.wait_stock("the camera read", Duration::from_secs(90), seen);
+    let (ok, said, err) = hq.push(&rel, "512");
+    assert!(ok, "{said}\n{err}\n{}", daemon.log());
+    assert!(
+        said.contains("slotnet 3.9.0-it installed and serving"),
+        "{said}"
+    );
+    assert_eq!(hq.serving("p0", "slotnet")["state"], "probation");
+    // The frames go on with the new model; after its probation runs it is trusted.
+    let frames = before["frames"].as_u64().unwrap_or(0);
+    let mut trusted = Value::Null;
+    for n in 0..240 {
+        trusted = hq.serving(&format!("p{}", n + 1), "slotnet");
+        if trusted["state"] == "ready" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(
+        (trusted["state"].as_str(), trusted["version"].as_str()),
+        (Some("ready"), Some("3.9.0-it")),
+        "{trusted}\n{}",
+        daemon.log()
+    );
+    let after = daemon.wait_stock("more frames", Duration::from_secs(30), |v| {
+        v["frames"].as_u64().unwrap_or(0) > frames + 100 && seen(v)
+    });
+    assert!(slot(&after, "A3").is_some());
+    feeding.store(false, std::sync::atomic::Ordering::Relaxed);
+    feeder.join().unwrap();
+    let log = daemon.stop();
+    assert!(
+        log.contains("slotnet 3.9.0-it passed its probation"),
+        "{log}"
     );
 }
