@@ -121,7 +121,7 @@ impl Hq<'_> {
 
     /// Polls the status until `name` has loaded (or failed to); its status then.
     pub(crate) fn loaded(&self, tag: &str, name: &str) -> Value {
-        for n in 0..200 {
+        for n in 0..400 {
             let s = self.serving(&format!("{tag}-{n}"), name);
             if s["state"].is_string() {
                 return s;
@@ -470,7 +470,7 @@ fn a_new_slotnet_takes_over_between_frames_and_passes_its_probation() {
     // The frames go on with the new model; after its probation runs it is trusted.
     let frames = before["frames"].as_u64().unwrap_or(0);
     let mut trusted = Value::Null;
-    for n in 0..240 {
+    for n in 0..480 {
         trusted = hq.serving(&format!("p{}", n + 1), "slotnet");
         if trusted["state"] == "ready" {
             break;
