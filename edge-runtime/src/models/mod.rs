@@ -146,8 +146,10 @@ pub fn info(path: &Path, name: &str) -> Result<String, ModelError> {
     Ok(out)
 }
 
-/// What the daemon's models are doing, for the health message: `{"slotnet": {"version":
-/// "1.0.0", "state": "ready"}, "text_encoder": {"state": "failed", "error": "..."}}`.
+/// What the daemon's models are doing, for the health message and `cmd/model` status:
+/// `{"slotnet": {"version": "3.0.0", "state": "ready", "source": "packaged"}, "forecaster":
+/// {"version": "2.0.0", "state": "probation", "source": "headquarters"}, "text_encoder":
+/// {"state": "failed", "error": "...", "rolled_back": "1.1.0: ..."}}`.
 #[derive(Default, Clone)]
 pub struct ModelStatus(Arc<Mutex<Map<String, Value>>>);
 
