@@ -162,6 +162,15 @@ enum ModelCommand {
         /// File holding the broker password
         #[arg(long, requires = "username")]
         password_file: Option<PathBuf>,
+        /// CA certificate (PEM) of the broker: connect over TLS
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+        /// Client certificate (PEM) for mutual TLS (with --client-key)
+        #[arg(long, requires_all = ["client_key", "ca_file"])]
+        client_cert: Option<PathBuf>,
+        /// Client private key (PEM) for mutual TLS
+        #[arg(long, requires = "client_cert")]
+        client_key: Option<PathBuf>,
         /// KiB of file per chunk; keep chunks under the device's mqtt.max_command_bytes (base64
         /// adds a third)
         #[arg(long, default_value_t = 512)]
@@ -496,6 +505,9 @@ fn main() -> ExitCode {
             port,
             username,
             password_file,
+            ca_file,
+            client_cert,
+            client_key,
             chunk_kib,
             timeout,
         }) => {
@@ -504,6 +516,8 @@ fn main() -> ExitCode {
                 host,
                 port,
                 credentials: username.zip(password_file),
+                ca_file,
+                client: client_cert.zip(client_key),
                 store,
                 device,
                 chunk_bytes: chunk_kib.clamp(1, 64 * 1024) * 1024,

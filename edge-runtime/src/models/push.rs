@@ -6,7 +6,7 @@
 use super::release::Release;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, TlsConfiguration, Transport};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -21,6 +21,10 @@ pub struct PushArgs {
     pub port: u16,
     /// User name and password file, if the broker wants them.
     pub credentials: Option<(String, PathBuf)>,
+    /// CA certificate (PEM) of the broker: connect over TLS.
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate and key (PEM) for mutual TLS.
+    pub client: Option<(PathBuf, PathBuf)>,
     /// Store and device ids (the topic prefix).
     pub store: String,
     /// Device id.
@@ -114,6 +118,18 @@ pub async fn push(args: PushArgs) -> Result<String, String> {
         let password =
             std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
         options.set_credentials(user, password.trim_end());
+    }
+    if let Some(ca) = &args.ca_file {
+        let read = |p: &PathBuf| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+        let client_auth = match &args.client {
+            Some((cert, key)) => Some((read(cert)?, read(key)?)),
+            None => None,
+        };
+        options.set_transport(Transport::Tls(TlsConfiguration::Simple {
+            ca: read(ca)?,
+            alpn: None,
+            client_auth,
+        }));
     }
     let (client, events) = AsyncClient::new(options, 16);
     let prefix = format!("retail/v1/{}/{}/", args.store, args.device);

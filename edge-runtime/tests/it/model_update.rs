@@ -495,3 +495,104 @@ fn a_new_slotnet_takes_over_between_frames_and_passes_its_probation() {
         "{log}"
     );
 }
+
+/// Headquarters reaches its broker over mutual TLS; the device on the plain listener installs
+/// what it pushed. A push without the client certificate is refused by the broker.
+#[test]
+fn a_push_over_mutual_tls_installs_the_model() {
+    use crate::tls::{Ca, TlsBroker, TlsListener};
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new(dir.path(), "hq-ca");
+    let listener = TlsListener {
+        ca: ca.cert.clone(),
+        server: ca.server("broker"),
+        require_certificate: true,
+        tls12_only: false,
+    };
+    let broker = TlsBroker::start(dir.path(), &listener);
+    let consumer = Consumer::start(broker.plain_port, "hq-tls");
+    let hq = Hq {
+        port: broker.plain_port,
+        store: "store-t",
+        device: "dev-t",
+        consumer: &consumer,
+    };
+    let (key, public) = keygen(dir.path(), "hq.key");
+    let manifest = model_copy(&dir.path().join("models-new"), "recommender", "4.0.0-tls");
+    let rel = dir.path().join("release");
+    release(&key, &manifest, "recommender", &rel);
+    let state = dir.path().join("state");
+    let addr = free_addr();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[identity]\nstore_id = \"store-t\"\ndevice_id = \"dev-t\"\n\
+             [paths]\nstate_dir = \"{}\"\n[http]\nbind = \"{addr}\"\n\
+             [mqtt]\nhost = \"127.0.0.1\"\nport = {}\nreconnect_min_ms = 50\nreconnect_max_secs = 1\n\
+             [model_updates]\nkeys = [\"{public}\"]\n",
+            state.display(),
+            broker.plain_port
+        ),
+    )
+    .unwrap();
+    let manifest = repo_models().join("manifest.toml");
+    let mut daemon = spawn_run(
+        &config,
+        &[("EDGE_RUNTIME_MODELS", manifest.to_str().unwrap())],
+    );
+    assert!(
+        wait_healthy(&mut daemon, addr, Duration::from_secs(30)),
+        "{}",
+        stderr_of(&mut daemon)
+    );
+    hq.loaded("t0", "recommender");
+    let client = ca.client("hq", "headquarters");
+    let push = |with_cert: bool| {
+        let mut args = vec![
+            "model".to_string(),
+            "push".into(),
+            rel.display().to_string(),
+            "--store".into(),
+            "store-t".into(),
+            "--device".into(),
+            "dev-t".into(),
+            "--port".into(),
+            broker.tls_port.to_string(),
+            "--ca-file".into(),
+            ca.cert.display().to_string(),
+            "--timeout".into(),
+            "20".into(),
+        ];
+        if with_cert {
+            args.extend([
+                "--client-cert".into(),
+                client.cert.display().to_string(),
+                "--client-key".into(),
+                client.key.display().to_string(),
+            ]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli(&args)
+    };
+    let (ok, said, err) = push(false);
+    assert!(
+        !ok,
+        "a push without a client certificate got through: {said}"
+    );
+    assert!(err.contains("broker connection"), "{err}");
+    let (ok, said, err) = push(true);
+    assert!(ok, "{said}\n{err}\n{}", broker.log());
+    assert!(
+        said.contains("recommender 4.0.0-tls installed and serving"),
+        "{said}"
+    );
+    assert_eq!(hq.serving("t1", "recommender")["version"], "4.0.0-tls");
+    signal(&daemon, libc::SIGTERM);
+    assert_eq!(
+        wait_exit(&mut daemon, Duration::from_secs(15))
+            .unwrap()
+            .code(),
+        Some(0)
+    );
+}
