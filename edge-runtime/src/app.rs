@@ -135,7 +135,15 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
         // and a stop during loading (seconds on a slow board) must not wait for it.
         let spawned = std::thread::Builder::new()
             .name("models".into())
-            .spawn(move || models.load());
+            .spawn(move || {
+                models.load();
+                // Then it ends the probation of updates that served an hour without failing
+                // (models the stock stage does not run have no runs to count).
+                loop {
+                    std::thread::sleep(Duration::from_secs(30));
+                    models.sweep();
+                }
+            });
         if let Err(e) = spawned {
             log::error!("cannot start the model loader thread: {e}; running without models");
         }

@@ -285,19 +285,39 @@ impl ModelHub {
                 p.fallback_desc
             );
             self.roll_back_to(&mut changes, name, &p.fallback, &p.version, &why);
-        } else if p.runs >= PROBATION_RUNS || p.started.elapsed() >= PROBATION_TIME {
-            let (_, p) = changes.probation.remove(ix);
-            log::info!(
-                "models: {name} {} passed its probation ({} runs, {} failed)",
-                p.version,
-                p.runs,
-                p.failures
-            );
-            if let Some(s) = changes.status.get_mut(name) {
-                s["state"] = json!("ready");
-            }
-            self.publish(&changes, false);
+        } else if p.runs >= PROBATION_RUNS {
+            self.trust(&mut changes, ix);
         }
+    }
+
+    /// Ends the probation of models that have served `PROBATION_TIME` without failing (models
+    /// that run rarely or never); called now and then.
+    pub fn sweep(&self) {
+        let mut changes = self.changes();
+        while let Some(ix) = changes
+            .probation
+            .iter()
+            .position(|(_, p)| p.started.elapsed() >= PROBATION_TIME)
+        {
+            self.trust(&mut changes, ix);
+        }
+    }
+
+    /// A model passed its probation: the model it replaced is let go.
+    fn trust(&self, changes: &mut Changes, ix: usize) {
+        let (name, p) = changes.probation.remove(ix);
+        log::info!(
+            "models: {name} {} passed its probation ({} runs, {} failed)",
+            p.version,
+            p.runs,
+            p.failures
+        );
+        if let Some(s) = changes.status.get_mut(&name) {
+            s["state"] = json!("ready");
+        }
+        self.publish(changes, false);
+        drop(p);
+        release_freed_memory();
     }
 
     /// Serves `name` from `fallback` again and records it on disk (the rolled-back release is
@@ -482,6 +502,9 @@ impl ModelHub {
                 .as_ref()
                 .map(|m| m.engine().vector_max_diff),
         };
+        drop(changes);
+        drop(loaded);
+        release_freed_memory();
         log::info!("models: {name} {version} installed and serving; it replaces {fallback_desc}");
         Ok((
             format!(
