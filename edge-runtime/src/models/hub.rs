@@ -22,6 +22,8 @@ pub const PROBATION_RUNS: u32 = 100;
 pub const PROBATION_FAILURES: u32 = 5;
 /// A model that is not used ends its probation after this long without failures.
 const PROBATION_TIME: Duration = Duration::from_secs(3600);
+/// An unfinished transfer that received nothing for this long is dropped from the disk.
+const STAGED_MAX_AGE: Duration = Duration::from_secs(48 * 3600);
 
 /// Where a model stands for a reader.
 pub enum Lookup<T> {
@@ -293,6 +295,7 @@ impl ModelHub {
     /// Ends the probation of models that have served `PROBATION_TIME` without failing (models
     /// that run rarely or never); called now and then.
     pub fn sweep(&self) {
+        self.staging.expire(STAGED_MAX_AGE);
         let mut changes = self.changes();
         while let Some(ix) = changes
             .probation

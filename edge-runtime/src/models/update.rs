@@ -57,6 +57,20 @@ fn staged_dir(root: &Path, name: &str) -> PathBuf {
     root.join("staged").join(name)
 }
 
+/// The newest modification time of `path` or anything under it: an appended chunk changes its
+/// file, a new file its directory.
+fn newest_change(path: &Path) -> Option<std::time::SystemTime> {
+    let own = std::fs::symlink_metadata(path)
+        .and_then(|m| m.modified())
+        .ok();
+    let below = std::fs::read_dir(path)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| newest_change(&e.path()));
+    own.into_iter().chain(below).max()
+}
+
 fn active_path(root: &Path) -> PathBuf {
     root.join("active.toml")
 }
@@ -160,6 +174,9 @@ pub struct Staging {
     root: PathBuf,
     keys: Vec<VerifyingKey>,
     max_bytes: u64,
+    /// Held while a transfer's files change: commands and the expiry sweep run on different
+    /// threads.
+    busy: std::sync::Mutex<()>,
 }
 
 impl Staging {
@@ -169,6 +186,7 @@ impl Staging {
             root,
             keys,
             max_bytes,
+            busy: std::sync::Mutex::new(()),
         }
     }
 
@@ -188,6 +206,7 @@ impl Staging {
     ) -> Result<Progress, String> {
         release::verify(text.as_bytes(), signature, &self.keys)?;
         let release = Release::parse(text)?;
+        let _busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
         if serving == Some(release.version.as_str()) {
             return Err(format!(
                 "{} {} is already serving",
@@ -270,6 +289,7 @@ impl Staging {
         offset: u64,
         data: &str,
     ) -> Result<Progress, String> {
+        let _busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
         let Some(mut progress) = self.progress(name)? else {
             return Err(format!(
                 "no release of {name} is being received: send its offer first"
@@ -328,6 +348,35 @@ impl Staging {
         Ok(dir.join("manifest.toml"))
     }
 
+    /// Drops the transfers that received nothing for `max_age` (headquarters gave up on them, or
+    /// the device was offline for that long; a push started again begins anew). Returns the
+    /// names of the models whose transfer was dropped.
+    pub fn expire(&self, max_age: std::time::Duration) -> Vec<String> {
+        let _busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        let Ok(entries) = std::fs::read_dir(self.root.join("staged")) else {
+            return Vec::new();
+        };
+        let mut dropped = Vec::new();
+        for entry in entries.flatten() {
+            let dir = entry.path();
+            let idle = newest_change(&dir).and_then(|t| t.elapsed().ok());
+            if idle.is_some_and(|idle| idle >= max_age) {
+                let name = entry.file_name().to_string_lossy().to_string();
+                match std::fs::remove_dir_all(&dir) {
+                    Ok(()) => {
+                        log::warn!(
+                            "models: dropped the unfinished transfer of {name}: nothing received for {} h",
+                            max_age.as_secs() / 3600
+                        );
+                        dropped.push(name);
+                    }
+                    Err(e) => log::warn!("models: cannot remove {}: {e}", dir.display()),
+                }
+            }
+        }
+        dropped
+    }
+
     /// Drops the transfer of `name`.
     pub fn discard(&self, name: &str) {
         let dir = staged_dir(&self.root, name);
@@ -378,6 +427,7 @@ fn append(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use ed25519_dalek::SigningKey;
+    use std::time::Duration;
 
     fn built(dir: &Path, name: &str) -> (String, String, Release) {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/manifest.toml");
@@ -541,6 +591,48 @@ mod tests {
         assert!(err.contains("send it again"), "{err}");
         let p = s.progress("recommender").unwrap().unwrap();
         assert_eq!(p.needed().as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_transfer_idle_for_longer_than_the_limit_is_dropped_and_a_recent_one_kept() {
+        let src = tempfile::tempdir().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let s = staging(state.path());
+        let (text, sig, old) = built(&src.path().join("old"), "forecaster");
+        s.offer(&text, &sig, None).unwrap();
+        let (text, sig, recent) = built(&src.path().join("recent"), "recommender");
+        s.offer(&text, &sig, None).unwrap();
+        // The forecaster's transfer received its last chunk three days ago.
+        let f0 = &old.files[0];
+        let bytes = std::fs::read(src.path().join("old").join(&f0.path)).unwrap();
+        s.chunk(
+            "forecaster",
+            &old.version,
+            &f0.path,
+            0,
+            &B64.encode(&bytes[..100]),
+        )
+        .unwrap();
+        let three_days_ago = std::time::SystemTime::now() - Duration::from_secs(72 * 3600);
+        let dir = state.path().join("staged").join("forecaster");
+        fn age(path: &std::path::Path, t: std::time::SystemTime) {
+            if path.is_dir() {
+                for e in std::fs::read_dir(path).unwrap().flatten() {
+                    age(&e.path(), t);
+                }
+            }
+            std::fs::File::open(path).unwrap().set_modified(t).unwrap();
+        }
+        age(&dir, three_days_ago);
+        assert!(newest_change(&dir).unwrap() <= three_days_ago);
+        assert_eq!(s.expire(Duration::from_secs(48 * 3600)), vec!["forecaster"]);
+        assert!(!dir.exists());
+        assert_eq!(s.progress("forecaster").unwrap(), None);
+        assert_eq!(s.progress("recommender").unwrap().unwrap().release, recent);
+        // Nothing else is old enough; a missing staging directory is no error.
+        assert!(s.expire(Duration::from_secs(48 * 3600)).is_empty());
+        let empty = tempfile::tempdir().unwrap();
+        assert!(staging(empty.path()).expire(Duration::ZERO).is_empty());
     }
 
     #[test]
