@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the project: installs what is missing (Debian packages, rustup targets and
-# components), then format check, clippy, the test suite on x86_64, the release build, the
+# components), then format check, clippy, the test suite on x86_64, its release binary, the
 # parser fuzzers, the systemd unit check, and the ARM builds with the aarch64 tests under qemu-user.
 # This is the README's test command and what CI (.ci/run) calls.
 set -euo pipefail
@@ -40,17 +40,21 @@ cargo test --release --locked --workspace --features edge-runtime/store-sled -- 
 step "the V4L2 camera feature (nokhwa, bindgen) builds and the sensors tests pass with it"
 cargo test --release --locked -p edge-sensors --features camera
 
-step "release build for x86_64"
-cargo build --release --locked -p edge-runtime
+# The test step built the release binary (with the tests' features: the sled backend besides the
+# default one). `cargo build -p edge-runtime` alone would resolve a few dependency features
+# differently and rebuild tract and the daemon for the same code; the armv7 build below compiles
+# the default features alone.
+step "the x86_64 release binary (from the test build)"
 target_dir=${CARGO_TARGET_DIR:-target}
 stat -c 'x86_64-unknown-linux-gnu: %s bytes' "$target_dir/release/edge-runtime"
+"$target_dir/release/edge-runtime" version
 
 step "the shipped binary verifies every model (sha256, tract load, test vector)"
 "$target_dir/release/edge-runtime" model verify --manifest models/manifest.toml
 
-step "the README's demo command starts, serves and stops on Ctrl-C"
+step "the README's demo (its binary, without cargo's rebuild) starts, serves and stops on Ctrl-C"
 demo_log=$(mktemp)
-cargo run --release --locked -p edge-runtime -- demo --http 127.0.0.1:0 >"$demo_log" 2>&1 &
+"$target_dir/release/edge-runtime" demo --http 127.0.0.1:0 >"$demo_log" 2>&1 &
 demo_pid=$!
 for _ in $(seq 1 600); do
   grep -q "metrics:  http://" "$demo_log" && break
