@@ -193,7 +193,9 @@ def export_onnx(model: Forecaster, path: pathlib.Path):
         # symbolic N: UndeterminedSymbol("N") in ops/rec/common.rs)
         helper.make_node("Slice", ["x_tbf", "h0_start", "h0_end", "h0_axis_time"], ["x_first"], name="h0_first_step"),
         helper.make_node("ReduceSum", ["x_first", "h0_axis_feat"], ["x_first_sum"], name="h0_sum", keepdims=1),
-        helper.make_node("Mul", ["x_first_sum", "h0_zeros"], ["h0"], name="h0_zeros"),
+        # the node is not named like its constant: tract names both in one namespace and a
+        # debug build refuses duplicates ("duplicate name for node h0_zeros"; 1.0.0 had that)
+        helper.make_node("Mul", ["x_first_sum", "h0_zeros"], ["h0"], name="h0_times_zero"),
         helper.make_node("GRU", ["x_tbf", "gru.W", "gru.R", "gru.B", "", "h0"], ["", "h_n"], name="gru",
                          hidden_size=H, linear_before_reset=1),
         helper.make_node("Reshape", ["h_n", "shape_h"], ["h"], name="last_hidden"),
@@ -453,7 +455,7 @@ def main():
 
     update_manifest({
         "name": "forecaster",
-        "version": "1.0.0",
+        "version": "1.0.1",
         "file": "onnx/forecaster.int8.onnx",
         "sha256": sha256(INT8),
         "float_file": "onnx/forecaster.fp32.onnx",
@@ -480,7 +482,7 @@ def write_card(res, lines):
     n_params = HIDDEN * 3 * (len(FEATURES) + HIDDEN + 2) + HIDDEN * HEAD + HEAD + HEAD * HORIZON * 3 + HORIZON * 3
     ops = ", ".join(f"{k} x{v}" for k, v in res["ops_int8"].items())
     v = res["vector"]
-    card = f"""# forecaster 1.0.0
+    card = f"""# forecaster 1.0.1
 
 Daily demand quantiles (p10 / p50 / p90) for the next 7 days of one SKU, from its last 28 days.
 One global model for every SKU of the store. **Trained and evaluated on simulated stores only**
@@ -596,6 +598,10 @@ int8-quantized activation is at least {v["quant_margin_steps"]:.3f} quantisation
 so such drift cannot flip an int8 value. Checked with tract-onnx 0.23.9 (x86_64, one thread) for
 release 1.0.0: max |tract - expected| = 2.4e-7, both with the input fixed at [4, 28, 6] and with
 the batch left symbolic.
+
+Release 1.0.1 is 1.0.0 with one node renamed (`h0_zeros` to `h0_times_zero`: tract keeps node
+and constant names in one namespace, and a debug build of tract refused the duplicate); same
+weights, same outputs.
 
 ## Limits
 
