@@ -1247,7 +1247,7 @@ heldout {ps['heldout']['fp32']:.3f} / {ps['heldout']['int8']:.3f}; heldout2 {ps[
 fp32/int8 argmax agreement {it['argmax_agreement']:.4f}. Leave-templates-out validation on the training
 templates ({h['lto_n_folds']} folds over {h['lto_groups']} groups: a handwritten template is its own group, a generated
 one is grouped with the other phrases of its frame; the branch retrained per fold; 3 folds instead
-of 2.0.0's 5 to keep the run time near 20 min with twice the data): {h['val_acc_leave_templates_out']:.3f} (the 1.0.0 linear head
+of 2.0.0's 5, to bound the run time with twice the data): {h['val_acc_leave_templates_out']:.3f} (the 1.0.0 linear head
 on the frozen embedding, same folds: {h['val_acc_leave_templates_out_linear_head']:.3f}); on the validation utterances from the 2.0.0
 templates only, {h['val_acc_leave_templates_out_2_0_templates']:.3f} (2.0.0: 0.866 over its 5 folds). This validation is optimistic
 for new words: a held-out frame's synonyms still occur in other frames. Training accuracy {h['train_acc']:.3f}.
