@@ -9,7 +9,7 @@ Steps: render the training set (style "train", seed 1) and the held-out evaluati
 "eval", seed 2, SKUs never seen in training) with shelf_render.py, cache them in out/; train a
 small CNN in torch (BatchNorm during training only); build the float ONNX graph by hand from the
 folded weights (Sub/Mul normalisation, Conv+Relu, Flatten, MatMul+Add, Clip/Sigmoid, Concat;
-opset 17, symbolic batch "N"); quantize it statically to int8 (QOperator, Conv + MatMul + Relu,
+opset 17, symbolic batch "N"); quantize it statically to int8 (QOperator, Conv + MatMul,
 per-tensor, QInt8 weights, QUInt8 activations, calibrated on training renders); evaluate float and
 int8 with onnxruntime on the held-out set; write the test vector, the model card and the manifest
 entry.
@@ -35,7 +35,7 @@ sys.path.insert(0, str(HERE))
 import shelf_render  # noqa: E402
 
 NAME = "slotnet"
-VERSION = "3.1.0"
+VERSION = "3.0.0"
 TRAIN_SEED, EVAL_SEED, CALIB_SEED, INSTYLE_SEED = 1, 2, 3, 4
 N_TRAIN, N_EVAL, N_CALIB, N_INSTYLE = 24000, 4000, 512, 1000
 EPOCHS, BATCH, LR = 18, 128, 3e-3
@@ -360,10 +360,7 @@ def quantize(fp32_path, int8_path, Xcal, Acal, Pcal, tmp_dir):
 
     tmp = tmp_dir / "slotnet.int8.raw.onnx"
     quantize_static(str(fp32_path), str(tmp), _Calib(Xcal, Acal, Pcal), quant_format=QuantFormat.QOperator,
-                    # Relu too: a Relu after a Conv then vanishes into the Conv's output range;
-                    # without it every Conv is followed by DequantizeLinear, Relu, QuantizeLinear
-                    # (tract about 15 % slower at batch 1, see models/README.md)
-                    op_types_to_quantize=["Conv", "MatMul", "Relu"], per_channel=False,
+                    op_types_to_quantize=["Conv", "MatMul"], per_channel=False,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     calibrate_method=CalibrationMethod.MinMax)
     m = onnx.load(str(tmp))
@@ -633,11 +630,6 @@ absent, which made the stock evaluation worse. Colour maps (where in the crop th
 pack's colours are, by chromaticity) as two more input channels raised that to the figures
 above; doubling the occlusion loss weight and widening the colour augmentation kept the
 occlusion AUC at its goal (0.971 without).
-
-Version 3.1.0 is 3.0.0's float model quantized with Relu among the quantized op types: the
-Relus after the convolutions are absorbed into the convolutions' output ranges, which removes a
-DequantizeLinear, Relu, QuantizeLinear chain after each of the six (6 QuantizeLinear instead of
-11). Same weights; tract runs it about 15 % faster (models/README.md, "Where tract's time goes").
 """
 
 TOLERANCE = 0.05  # see the card: one quantisation step of the logits
@@ -795,8 +787,7 @@ horizontal flips, per-channel gains 0.8-1.2 x exposure 0.8-1.2, random scale/shi
 Export: BatchNorm folded into the convs; the ONNX graph is written node by node (opset 17,
 symbolic batch `N`; Sub, Mul, Conv, Relu, Flatten, MatMul + Add (no Gemm), Clip, Sigmoid, Concat;
 the layout's / 4 is folded into its MatMul weights, so the graph takes plain facings and depth).
-int8: onnxruntime `quantize_static`, QOperator, `op_types_to_quantize=['Conv','MatMul','Relu']`
-(a Relu after a Conv is absorbed into the Conv's output range; the two after Adds stay float),
+int8: onnxruntime `quantize_static`, QOperator, `op_types_to_quantize=['Conv','MatMul']`,
 `per_channel=False`, weights QInt8, activations QUInt8, MinMax calibration on {n_calib} training
 renders; `graph.value_info` deleted; no `com.microsoft` nodes; `onnx.checker` passes.
 int8 ops: {ops}.

@@ -147,7 +147,7 @@ pub fn info(path: &Path, name: &str) -> Result<String, ModelError> {
 }
 
 /// What the daemon's models are doing, for the health message and `cmd/model` status:
-/// `{"slotnet": {"version": "3.1.0", "state": "ready", "source": "packaged"}, "forecaster":
+/// `{"slotnet": {"version": "3.0.0", "state": "ready", "source": "packaged"}, "forecaster":
 /// {"version": "2.0.0", "state": "probation", "source": "headquarters"}, "text_encoder":
 /// {"state": "failed", "error": "...", "rolled_back": "1.1.0: ..."}}`.
 #[derive(Default, Clone)]
