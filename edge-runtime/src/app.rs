@@ -138,7 +138,8 @@ pub async fn run(config: Config, options: RunOptions) -> Result<(), AppError> {
             .spawn(move || {
                 models.load();
                 // Then it ends the probation of updates that served an hour without failing
-                // (models the stock stage does not run have no runs to count).
+                // (models the stock stage does not run have no runs to count) and drops
+                // abandoned transfers.
                 loop {
                     std::thread::sleep(Duration::from_secs(30));
                     models.sweep();

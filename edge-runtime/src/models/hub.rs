@@ -292,8 +292,9 @@ impl ModelHub {
         }
     }
 
-    /// Ends the probation of models that have served `PROBATION_TIME` without failing (models
-    /// that run rarely or never); called now and then.
+    /// Drops unfinished transfers idle for `STAGED_MAX_AGE`, and ends the probation of models
+    /// that have served `PROBATION_TIME` without failing (models that run rarely or never);
+    /// called now and then.
     pub fn sweep(&self) {
         self.staging.expire(STAGED_MAX_AGE);
         let mut changes = self.changes();

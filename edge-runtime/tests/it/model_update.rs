@@ -61,6 +61,9 @@ pub(crate) struct Hq<'a> {
     pub consumer: &'a Consumer,
 }
 
+/// How long an ack may take: a self-test under qemu on a busy machine can take minutes.
+const ACK_WAIT: Duration = Duration::from_secs(300);
+
 impl Hq<'_> {
     fn publish(&self, payload: &str) {
         let topic = format!("retail/v1/{}/{}/cmd/model", self.store, self.device);
@@ -98,10 +101,9 @@ impl Hq<'_> {
         }
     }
 
-    /// The ack of a command the device is subscribed for: a self-test under qemu on a busy
-    /// machine can take minutes.
+    /// The ack of a command the device is subscribed for.
     fn ack(&self, id: &str) -> Value {
-        self.try_ack(id, Duration::from_secs(300))
+        self.try_ack(id, ACK_WAIT)
             .unwrap_or_else(|| panic!("no ack for {id}"))
     }
 
@@ -122,11 +124,21 @@ impl Hq<'_> {
         self.send_checked(id, body, true)
     }
 
+    /// Asks for the status as command `id`: the device's models, if it answers within `wait`.
+    fn status(&self, id: &str, wait: Duration) -> Option<Value> {
+        let cmd = json!({"schema": "cmd.model@1", "id": id, "body": {"op": "status"}});
+        schemas::assert_valid("cmd.model@1", &cmd);
+        self.publish(&cmd.to_string());
+        let a = self.try_ack(id, wait)?;
+        assert_eq!(a["status"], "accepted", "{a}");
+        Some(a["detail"]["models"].clone())
+    }
+
     /// The status of model `name` on the device.
     pub(crate) fn serving(&self, id: &str, name: &str) -> Value {
-        let a = self.send(id, json!({"op": "status"}));
-        assert_eq!(a["status"], "accepted", "{a}");
-        a["detail"]["models"][name].clone()
+        self.status(id, ACK_WAIT)
+            .unwrap_or_else(|| panic!("no ack for {id}"))[name]
+            .clone()
     }
 
     /// Polls the status until `name` has loaded (or failed to); its status then.
@@ -135,16 +147,11 @@ impl Hq<'_> {
     /// subscription reached the broker is lost (its MQTT session did not exist yet), so a status
     /// left without an ack is asked again.
     pub(crate) fn loaded(&self, tag: &str, name: &str) -> Value {
-        let end = Instant::now() + Duration::from_secs(300);
+        let end = Instant::now() + ACK_WAIT;
         for n in 0.. {
-            let id = format!("{tag}-{n}");
-            let cmd = json!({"schema": "cmd.model@1", "id": id, "body": {"op": "status"}});
-            self.publish(&cmd.to_string());
-            if let Some(a) = self.try_ack(&id, Duration::from_secs(5)) {
-                assert_eq!(a["status"], "accepted", "{a}");
-                let s = a["detail"]["models"][name].clone();
-                if s["state"].is_string() {
-                    return s;
+            if let Some(models) = self.status(&format!("{tag}-{n}"), Duration::from_secs(5)) {
+                if models[name]["state"].is_string() {
+                    return models[name].clone();
                 }
                 std::thread::sleep(Duration::from_millis(300));
             }
