@@ -329,7 +329,11 @@ fn a_full_outbox_drops_health_then_state_and_keeps_every_event() {
     let [drop_h, drop_s, drop_c] = feeder.drops.unwrap();
     let accepted = feeder.accepted.clone();
     let class_of = |n: u64| (n % 3) as usize;
-    // What reached headquarters, per class.
+    // What reached headquarters, per class. The outbox counts a message as sent when the broker
+    // acknowledges it; the broker forwards it to headquarters after that, so wait until every class
+    // is complete (delivered + dropped = sent) or 30 s have passed: a message lost on the way never
+    // arrives and fails the checks below.
+    let sent = [count / 3; 3];
     let end = std::time::Instant::now() + Duration::from_secs(30);
     let mut delivered = [0u64; 3];
     let mut events = BTreeSet::new();
@@ -342,12 +346,14 @@ fn a_full_outbox_drops_health_then_state_and_keeps_every_event() {
             }
         }
         let expected_events = accepted.iter().filter(|n| class_of(**n) == 2).count() as u64;
-        if delivered[2] >= expected_events || std::time::Instant::now() > end {
+        let complete = delivered[0] + drop_h >= sent[0]
+            && delivered[1] + drop_s >= sent[1]
+            && delivered[2] >= expected_events;
+        if complete || std::time::Instant::now() > end {
             break;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    let sent = [count / 3; 3];
     println!(
         "outbox full: per class (health, state, events) sent {sent:?}, dropped ({drop_h}, {drop_s}, {drop_c}), delivered {delivered:?}"
     );
