@@ -1005,7 +1005,7 @@ def _expand_grammar(grammar):
 
 
 # heldout4: written by a second author who never saw the training templates (models/train/heldout4.py,
-# imported, never read here); the clean figure of 2.1.0, evaluated once, for the final model only.
+# imported); the clean figure of 2.1.0. Its errors were read to write TRAIN_22, so it is a development set since 2.2.0.
 from heldout4 import DIETS4, FILLERS4, HELDOUT4  # noqa: E402
 # heldout5: written by a third author for 2.2.0 from the intent definitions alone, before the 2.2.0 batch;
 # imported, never read or printed here; the clean figure of 2.2.0, evaluated once, for the final model only.
