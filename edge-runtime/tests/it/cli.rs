@@ -226,7 +226,7 @@ fn model_info_describes_the_plan() {
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(
-        t.contains("forecaster 1.0.1") && t.contains("input     history") && t.contains("plan "),
+        t.contains("forecaster 2.0.0") && t.contains("input     history") && t.contains("plan "),
         "{t}"
     );
     let o = run(&["model", "info", "nope", "--manifest", &models_manifest()]);

@@ -225,7 +225,7 @@ fn a_signed_model_is_pushed_installed_kept_and_rolled_back_and_bad_updates_chang
         consumer: &consumer,
     };
 
-    // Headquarters: a key pair, and releases of the forecaster as 2.0.0 (good) and 2.1.0 (its
+    // Headquarters: a key pair, and releases of the forecaster as 9.0.0 (good) and 9.1.0 (its
     // test vector expects other outputs, so it cannot pass the device's self-test).
     let (key, public) = keygen(dir.path(), "hq.key");
     let make = |version: &str, spoil: bool| {
@@ -243,8 +243,8 @@ fn a_signed_model_is_pushed_installed_kept_and_rolled_back_and_bad_updates_chang
         release(&key, &manifest, "forecaster", &out);
         out
     };
-    let good = make("2.0.0", false);
-    let spoiled = make("2.1.0", true);
+    let good = make("9.0.0", false);
+    let spoiled = make("9.1.0", true);
 
     // The device trusts that key.
     let state = dir.path().join("state");
@@ -290,7 +290,7 @@ fn a_signed_model_is_pushed_installed_kept_and_rolled_back_and_bad_updates_chang
         ),
         (
             "b2",
-            json!({"op": "offer", "release": text.replace("2.0.0", "2.0.1"), "signature": sig.trim()}),
+            json!({"op": "offer", "release": text.replace("9.0.0", "9.0.1"), "signature": sig.trim()}),
             "does not match",
         ),
         (
@@ -305,7 +305,7 @@ fn a_signed_model_is_pushed_installed_kept_and_rolled_back_and_bad_updates_chang
         ),
         (
             "b5",
-            json!({"op": "chunk", "name": "forecaster", "version": "2.0.0", "path": "onnx/forecaster.int8.onnx", "offset": 0, "data": "AAAA"}),
+            json!({"op": "chunk", "name": "forecaster", "version": "9.0.0", "path": "onnx/forecaster.int8.onnx", "offset": 0, "data": "AAAA"}),
             "offer first",
         ),
         (
@@ -332,13 +332,13 @@ fn a_signed_model_is_pushed_installed_kept_and_rolled_back_and_bad_updates_chang
     let part = base64::engine::general_purpose::STANDARD.encode(&bytes[..1000]);
     let a = hq.send(
         "i2",
-        json!({"op": "chunk", "name": "forecaster", "version": "2.0.0", "path": path, "offset": 0, "data": part}),
+        json!({"op": "chunk", "name": "forecaster", "version": "9.0.0", "path": path, "offset": 0, "data": part}),
     );
     assert_eq!(a["status"], "accepted", "{a}");
     let (ok, said, err) = hq.push(&good, "16");
     assert!(ok, "{said}\n{err}");
     assert!(
-        said.contains("forecaster 2.0.0 installed and serving"),
+        said.contains("forecaster 9.0.0 installed and serving"),
         "{said}"
     );
     assert!(
@@ -348,17 +348,17 @@ fn a_signed_model_is_pushed_installed_kept_and_rolled_back_and_bad_updates_chang
     let s = hq.serving("s1", "forecaster");
     assert_eq!(
         (s["version"].as_str(), s["source"].as_str()),
-        (Some("2.0.0"), Some("headquarters")),
+        (Some("9.0.0"), Some("headquarters")),
         "{s}"
     );
     let active = std::fs::read_to_string(state.join("models/active.toml")).unwrap();
-    assert!(active.contains("version = \"2.0.0\""), "{active}");
+    assert!(active.contains("version = \"9.0.0\""), "{active}");
 
-    // A release that fails its self-test on the device is discarded; 2.0.0 keeps serving.
+    // A release that fails its self-test on the device is discarded; 9.0.0 keeps serving.
     let (ok, said, err) = hq.push(&spoiled, "512");
     assert!(!ok, "{said}");
     assert!(err.contains("failed its self-test"), "{err}");
-    assert_eq!(hq.serving("s2", "forecaster")["version"], "2.0.0");
+    assert_eq!(hq.serving("s2", "forecaster")["version"], "9.0.0");
     assert!(!state.join("models/staged/forecaster").exists());
 
     // A restart keeps the update.
@@ -378,7 +378,7 @@ fn a_signed_model_is_pushed_installed_kept_and_rolled_back_and_bad_updates_chang
     let s = hq.loaded("s3", "forecaster");
     assert_eq!(
         (s["version"].as_str(), s["state"].as_str()),
-        (Some("2.0.0"), Some("ready")),
+        (Some("9.0.0"), Some("ready")),
         "{s}"
     );
 
@@ -403,7 +403,7 @@ fn a_signed_model_is_pushed_installed_kept_and_rolled_back_and_bad_updates_chang
             .code(),
         Some(0)
     );
-    let file = state.join("models/installed/forecaster-2.0.0/onnx/forecaster.int8.onnx");
+    let file = state.join("models/installed/forecaster-9.0.0/onnx/forecaster.int8.onnx");
     let mut bytes = std::fs::read(&file).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x55;
