@@ -2,6 +2,10 @@
 //! inputs (tiled to the batch size). Prints one JSON line per case, for `bench/compare.py`.
 //!
 //!     cargo run --release -p edge-models --example tract_bench -- [--runs 200] [--manifest PATH]
+//!         [--model NAME] [--seq TOKENS]
+//!
+//! Models with a sequence dimension (the text encoder) run at the vector's length, or at
+//! `--seq` tokens (the vector's tokens repeated or cut: only the time is of interest).
 //!
 //! Also runs under qemu-aarch64 (cross/README.md) to compare int8 with float on ARM code.
 
@@ -13,12 +17,14 @@ fn main() {
     let mut runs = 200usize;
     let mut manifest = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/manifest.toml"));
     let mut only: Option<String> = None;
+    let mut seq: Option<usize> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--runs" => runs = args.next().and_then(|v| v.parse().ok()).unwrap_or(runs),
             "--manifest" => manifest = args.next().map(PathBuf::from).unwrap_or(manifest),
             "--model" => only = args.next(),
+            "--seq" => seq = args.next().and_then(|v| v.parse().ok()).filter(|&s| s > 0),
             other => {
                 eprintln!("unknown argument {other}");
                 std::process::exit(2);
@@ -66,6 +72,15 @@ fn main() {
             };
             for &batch in batches {
                 let vb = vector.batch(entry);
+                let vector_seq = vector
+                    .inputs
+                    .iter()
+                    .zip(&entry.inputs)
+                    .find_map(|(t, spec)| {
+                        spec.seq_of(vb, t.as_f32().len())
+                            .filter(|_| spec.sequenced())
+                    });
+                let run_seq = seq.or(vector_seq).unwrap_or(1);
                 // tile the vector's items to the batch size
                 let data: Vec<Vec<f32>> = vector
                     .inputs
@@ -73,7 +88,7 @@ fn main() {
                     .zip(&entry.inputs)
                     .map(|(t, spec)| {
                         let per_item = t.as_f32().len() / if spec.batched() { vb } else { 1 };
-                        let want = spec.concrete(batch).iter().product::<usize>();
+                        let want = spec.concrete_seq(batch, run_seq).iter().product::<usize>();
                         (0..want)
                             .map(|i| t.as_f32()[i % (per_item * vb.max(1))])
                             .collect::<Vec<f32>>()
@@ -108,8 +123,13 @@ fn main() {
                     continue;
                 }
                 times.sort_by(f64::total_cmp);
+                let seq_field = if vector_seq.is_some() {
+                    format!(",\"seq\":{run_seq}")
+                } else {
+                    String::new()
+                };
                 println!(
-                    "{{\"runtime\":\"tract\",\"model\":\"{}\",\"precision\":\"{precision}\",\"batch\":{batch},\"median_us\":{:.1},\"p90_us\":{:.1},\"runs\":{}}}",
+                    "{{\"runtime\":\"tract\",\"model\":\"{}\",\"precision\":\"{precision}\",\"batch\":{batch}{seq_field},\"median_us\":{:.1},\"p90_us\":{:.1},\"runs\":{}}}",
                     entry.name,
                     times[times.len() / 2],
                     times[times.len() * 9 / 10],

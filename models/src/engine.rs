@@ -1,7 +1,7 @@
 //! The one place that talks to tract: verify a file, build an optimised plan for fixed shapes,
 //! run it with a pool of reusable states, and check the manifest's test vector.
 
-use crate::manifest::{DType, Manifest, ModelEntry, TensorSpec};
+use crate::manifest::{DType, Dim, Manifest, ModelEntry, TensorSpec};
 use crate::vector::TestVector;
 use crate::ModelError;
 use sha2::{Digest, Sha256};
@@ -229,7 +229,17 @@ impl Engine {
                 DType::F32 => f32::datum_type(),
                 DType::I64 => i64::datum_type(),
             };
-            let fact = InferenceFact::dt_shape(dt, spec.concrete(batch));
+            let seq = model.symbols.sym("S");
+            let dims: TVec<TDim> = spec
+                .shape
+                .iter()
+                .map(|d| match d {
+                    Dim::Fixed(n) => TDim::from(*n),
+                    Dim::Batch(_) => TDim::from(batch),
+                    Dim::Seq(_) => TDim::from(seq.clone()),
+                })
+                .collect();
+            let fact = InferenceFact::dt_shape(dt, dims);
             model = model
                 .with_input_fact(ix, fact)
                 .map_err(|e| fail("fixing the input shape", e))?;
@@ -275,9 +285,17 @@ impl Engine {
             let fact = optimized
                 .outlet_fact(*outlet)
                 .map_err(|e| fail("outputs", e))?;
-            let want = spec.concrete(batch);
-            let got: Option<Vec<usize>> = fact.shape.as_concrete().map(|s| s.to_vec());
-            if got.as_deref() != Some(&want[..]) {
+            let fits = fact.rank() == spec.shape.len()
+                && fact
+                    .shape
+                    .iter()
+                    .zip(&spec.shape)
+                    .all(|(got, want)| match want {
+                        Dim::Fixed(n) => got.as_i64() == Some(*n as i64),
+                        Dim::Batch(_) => got.as_i64() == Some(batch as i64),
+                        Dim::Seq(_) => got.as_i64().is_none(),
+                    });
+            if !fits {
                 return Err(ModelError::Invalid {
                     model: name.clone(),
                     reason: format!(
@@ -309,22 +327,40 @@ impl Engine {
                 ),
             });
         }
+        // the sequence length, from the first input that has one; every such input must agree
+        let mut seq: Option<usize> = None;
         for (input, spec) in inputs.iter().zip(&self.entry.inputs) {
-            let want: usize = spec.concrete(batch).iter().product();
-            let fits = match (input, spec.dtype) {
-                (Input::F32(d), DType::F32) => d.len() == want,
-                (Input::I64(d), DType::I64) => d.len() == want,
-                _ => false,
+            let (len, dtype_fits) = match (input, spec.dtype) {
+                (Input::F32(d), DType::F32) => (d.len(), true),
+                (Input::I64(d), DType::I64) => (d.len(), true),
+                (Input::F32(d), _) => (d.len(), false),
+                (Input::I64(d), _) => (d.len(), false),
             };
+            let got = spec.seq_of(batch, len);
+            let fits = dtype_fits
+                && match (got, spec.sequenced()) {
+                    (None, _) => false,
+                    (Some(s), true) => *seq.get_or_insert(s) == s,
+                    (Some(_), false) => true,
+                };
             if !fits {
-                return Err(ModelError::Input {
-                    model: name.clone(),
-                    reason: format!(
-                        "input {:?} must be {:?} with {want} values (shape {:?})",
-                        spec.name,
-                        spec.dtype,
+                let shape = spec.shape_text().replace('N', &batch.to_string());
+                let want = match seq {
+                    Some(s) if spec.sequenced() => format!(
+                        "{} values (shape {:?})",
+                        spec.concrete_seq(batch, s).iter().product::<usize>(),
+                        spec.concrete_seq(batch, s)
+                    ),
+                    _ if spec.sequenced() => format!("shape {shape} with S >= 1"),
+                    _ => format!(
+                        "{} values (shape {:?})",
+                        spec.concrete(batch).iter().product::<usize>(),
                         spec.concrete(batch)
                     ),
+                };
+                return Err(ModelError::Input {
+                    model: name.clone(),
+                    reason: format!("input {:?} must be {:?} with {want}", spec.name, spec.dtype),
                 });
             }
             if let Input::F32(d) = input {
@@ -351,8 +387,9 @@ impl Engine {
         };
         let mut values: TVec<TValue> = tvec!();
         for (ix, (input, spec)) in inputs.iter().zip(&self.entry.inputs).enumerate() {
-            if runner.inputs.len() <= ix {
-                let shape = spec.concrete(batch);
+            let shape = spec.concrete_seq(batch, seq.unwrap_or(1));
+            let reuse = runner.inputs.get(ix).is_some_and(|t| t.shape() == shape);
+            if !reuse {
                 let dt = match spec.dtype {
                     DType::F32 => f32::datum_type(),
                     DType::I64 => i64::datum_type(),
@@ -361,7 +398,11 @@ impl Engine {
                     model: name.clone(),
                     reason: e.to_string(),
                 })?;
-                runner.inputs.push(Arc::new(tensor));
+                if ix < runner.inputs.len() {
+                    runner.inputs[ix] = Arc::new(tensor);
+                } else {
+                    runner.inputs.push(Arc::new(tensor));
+                }
             }
             let slot = &mut runner.inputs[ix];
             if Arc::get_mut(slot).is_none() {
@@ -385,15 +426,24 @@ impl Engine {
         }
         let result =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner.state.run(values)));
-        let result = match result {
-            Ok(r) => {
+        // Only a run that succeeded gives its runner back. After an error or a panic the state
+        // is suspect: a failed run can leave a symbol bound (a text encoder run with 65 tokens
+        // kept S = 65, and every later run failed with "clashing resolution"). A fresh one is
+        // made next time.
+        let outputs = match result {
+            Ok(Ok(r)) => {
                 plan.runners
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .push(runner);
                 r
             }
-            // the runner's state is suspect after a panic: drop it, a fresh one is made next time
+            Ok(Err(e)) => {
+                return Err(ModelError::Run {
+                    model: name.clone(),
+                    reason: format!("{e:#}"),
+                })
+            }
             Err(panic) => {
                 return Err(ModelError::Run {
                     model: name.clone(),
@@ -401,10 +451,6 @@ impl Engine {
                 })
             }
         };
-        let outputs = result.map_err(|e| ModelError::Run {
-            model: name.clone(),
-            reason: format!("{e:#}"),
-        })?;
         outputs
             .iter()
             .map(|t| {
@@ -523,7 +569,13 @@ fn shape_or_load_error(
         ModelError::Load { reason, .. } if reason.contains("unify") || reason.contains("shape") => {
             let declared: Vec<String> = inputs
                 .iter()
-                .map(|i| format!("{} {:?}", i.name, i.concrete(batch)))
+                .map(|i| {
+                    format!(
+                        "{} {}",
+                        i.name,
+                        i.shape_text().replace('N', &batch.to_string())
+                    )
+                })
                 .collect();
             ModelError::Shape {
                 model: model.to_string(),

@@ -64,7 +64,7 @@ pub struct TensorSpec {
     pub name: String,
     /// Element type.
     pub dtype: DType,
-    /// Dimensions; `Batch` where the runtime chooses.
+    /// Dimensions; `Batch` where the runtime chooses, `Seq` where the input's length decides.
     pub shape: Vec<Dim>,
 }
 
@@ -78,7 +78,7 @@ pub enum DType {
     I64,
 }
 
-/// One dimension: fixed, or the batch size the runtime picks.
+/// One dimension: fixed, the batch size the runtime picks, or a sequence length each call sets.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(untagged)]
 pub enum Dim {
@@ -86,6 +86,10 @@ pub enum Dim {
     Fixed(usize),
     /// `"N"`: the batch dimension.
     Batch(BatchMarker),
+    /// `"S"`: a sequence length (the text encoder's tokens). The plan is built once with a
+    /// symbolic dimension and each run takes the length of its input, so a short text does not
+    /// pay for padding.
+    Seq(SeqMarker),
 }
 
 /// The string `"N"`.
@@ -95,14 +99,28 @@ pub enum BatchMarker {
     N,
 }
 
+/// The string `"S"`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum SeqMarker {
+    /// Sequence length.
+    S,
+}
+
 impl TensorSpec {
-    /// The shape with the batch dimension set to `batch`.
+    /// The shape with the batch dimension set to `batch` (and a sequence dimension, if any, to
+    /// 1: use [`TensorSpec::concrete_seq`] for tensors that have one).
     pub fn concrete(&self, batch: usize) -> Vec<usize> {
+        self.concrete_seq(batch, 1)
+    }
+
+    /// The shape with the batch dimension set to `batch` and the sequence dimension to `seq`.
+    pub fn concrete_seq(&self, batch: usize, seq: usize) -> Vec<usize> {
         self.shape
             .iter()
             .map(|d| match d {
                 Dim::Fixed(n) => *n,
                 Dim::Batch(_) => batch,
+                Dim::Seq(_) => seq,
             })
             .collect()
     }
@@ -110,6 +128,28 @@ impl TensorSpec {
     /// Whether the shape has a batch dimension.
     pub fn batched(&self) -> bool {
         self.shape.iter().any(|d| matches!(d, Dim::Batch(_)))
+    }
+
+    /// Whether the shape has a sequence dimension.
+    pub fn sequenced(&self) -> bool {
+        self.shape.iter().any(|d| matches!(d, Dim::Seq(_)))
+    }
+
+    /// The sequence length that `values` elements give at `batch` (None when the count does not
+    /// fit the shape, or gives a length of 0). Tensors without a sequence dimension give 1 when
+    /// the count is exactly their size.
+    pub fn seq_of(&self, batch: usize, values: usize) -> Option<usize> {
+        let per: usize = self.concrete_seq(batch, 1).iter().product();
+        if per == 0 || values % per != 0 {
+            return None;
+        }
+        let seq = values / per;
+        match (self.sequenced(), seq) {
+            (_, 0) => None,
+            (false, 1) => Some(1),
+            (false, _) => None,
+            (true, s) => Some(s),
+        }
     }
 
     /// The shape as the manifest writes it, e.g. `[N, 3, 64, 64]`.
@@ -120,6 +160,7 @@ impl TensorSpec {
             .map(|d| match d {
                 Dim::Fixed(n) => n.to_string(),
                 Dim::Batch(_) => "N".to_string(),
+                Dim::Seq(_) => "S".to_string(),
             })
             .collect();
         format!("[{}]", dims.join(", "))
@@ -180,17 +221,32 @@ impl Manifest {
                 ));
             }
             for t in m.inputs.iter().chain(&m.outputs) {
-                if t.shape
-                    .iter()
-                    .filter(|d| matches!(d, Dim::Batch(_)))
-                    .count()
-                    > 1
-                {
-                    problems.push(format!(
-                        "model {:?}: tensor {:?} has more than one N",
-                        m.name, t.name
-                    ));
+                let count = |seq: bool| {
+                    t.shape
+                        .iter()
+                        .filter(|d| match d {
+                            Dim::Batch(_) => !seq,
+                            Dim::Seq(_) => seq,
+                            Dim::Fixed(_) => false,
+                        })
+                        .count()
+                };
+                for (seq, what) in [(false, "N"), (true, "S")] {
+                    if count(seq) > 1 {
+                        problems.push(format!(
+                            "model {:?}: tensor {:?} has more than one {what}",
+                            m.name, t.name
+                        ));
+                    }
                 }
+            }
+            if m.outputs.iter().any(TensorSpec::sequenced)
+                && !m.inputs.iter().any(TensorSpec::sequenced)
+            {
+                problems.push(format!(
+                    "model {:?}: an output has S but no input does",
+                    m.name
+                ));
             }
         }
         if problems.is_empty() {

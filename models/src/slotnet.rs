@@ -376,7 +376,7 @@ impl SlotNet {
             .and_then(|o| o.shape.last())
             .and_then(|d| match d {
                 crate::manifest::Dim::Fixed(n) => Some(*n),
-                crate::manifest::Dim::Batch(_) => None,
+                crate::manifest::Dim::Batch(_) | crate::manifest::Dim::Seq(_) => None,
             });
         let want = if takes_product { 4 } else { 3 };
         if entry.outputs.len() != 1 || columns != Some(want) {

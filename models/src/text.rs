@@ -1,7 +1,7 @@
 //! text encoder: a shopper's sentence in, a sentence embedding and the intent out.
 
 use crate::engine::{Engine, Input};
-use crate::manifest::Manifest;
+use crate::manifest::{Dim, Manifest};
 use crate::ModelError;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
@@ -28,6 +28,9 @@ pub struct TextEncoder {
     tokenizer: Tokenizer,
     intents: Vec<String>,
     max_tokens: usize,
+    /// The file takes exactly `max_tokens` positions (up to 2.2.0): pad every text to that.
+    /// Otherwise its sequence length is symbolic and a text runs its own tokens only.
+    padded: bool,
 }
 
 impl TextEncoder {
@@ -55,17 +58,30 @@ impl TextEncoder {
                 ..Default::default()
             }))
             .map_err(|e| invalid(format!("tokenizer truncation: {e}")))?;
-        tokenizer.with_padding(Some(PaddingParams {
+        let padded = match entry.inputs.iter().map(|i| &i.shape[..]).collect::<Vec<_>>()[..] {
+            [[Dim::Fixed(1), Dim::Fixed(a)], [Dim::Fixed(1), Dim::Fixed(b)]]
+                if *a == max_tokens && *b == max_tokens =>
+            {
+                true
+            }
+            [[Dim::Fixed(1), Dim::Seq(_)], [Dim::Fixed(1), Dim::Seq(_)]] => false,
+            _ => {
+                return Err(invalid(format!(
+                    "inputs must be input_ids and attention_mask of shape [1, S] or [1, {max_tokens}] (max_tokens), not {}",
+                    entry
+                        .inputs
+                        .iter()
+                        .map(|i| i.shape_text())
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                )))
+            }
+        };
+        tokenizer.with_padding(padded.then(|| PaddingParams {
             strategy: PaddingStrategy::Fixed(max_tokens),
             pad_id: 0,
             ..Default::default()
         }));
-        let shape = entry.inputs[0].concrete(1);
-        if shape != [1, max_tokens] {
-            return Err(invalid(format!(
-                "input shape {shape:?} does not match max_tokens {max_tokens}"
-            )));
-        }
         let logits = entry
             .outputs
             .get(1)
@@ -82,6 +98,7 @@ impl TextEncoder {
             tokenizer,
             intents,
             max_tokens,
+            padded,
         })
     }
 
@@ -110,12 +127,18 @@ impl TextEncoder {
             .iter()
             .map(|&m| m as i64)
             .collect();
-        if ids.len() != self.max_tokens {
+        let fits = if self.padded {
+            ids.len() == self.max_tokens
+        } else {
+            (1..=self.max_tokens).contains(&ids.len())
+        };
+        if !fits {
             return Err(ModelError::Input {
                 model: self.engine.entry().name.clone(),
                 reason: format!(
-                    "tokeniser gave {} ids, expected {}",
+                    "tokeniser gave {} ids, expected {}{}",
                     ids.len(),
+                    if self.padded { "" } else { "1 to " },
                     self.max_tokens
                 ),
             });

@@ -293,6 +293,154 @@ fn text_encoder_handles_empty_long_chinese_and_emoji_text() {
     assert_eq!(t.embed(&long).unwrap().tokens, 64);
 }
 
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (norm(a) * norm(b))
+}
+
+#[test]
+fn text_encoder_runs_each_text_at_its_own_length() {
+    let m = manifest();
+    let t = TextEncoder::load(&m).unwrap();
+    let short = t.embed("where is the oat milk").unwrap();
+    assert!(short.tokens < 12, "{} tokens", short.tokens);
+    // the engine takes any length from 1 to 64; padding with a 0 mask gives the same reading up
+    // to int8 rounding (the dynamic ranges then include the padded rows)
+    let engine = t.engine();
+    let ids: Vec<i64> = vec![2, 2054, 2003, 1996, 3]; // [CLS] ... [SEP]
+    let mask = vec![1i64; ids.len()];
+    let run = |ids: &[i64], mask: &[i64]| {
+        engine
+            .run(
+                1,
+                &[edge_models::Input::I64(ids), edge_models::Input::I64(mask)],
+            )
+            .map(|o| o[0].data.clone())
+    };
+    let own = run(&ids, &mask).unwrap();
+    let mut padded_ids = ids.clone();
+    padded_ids.resize(64, 0);
+    let mut padded_mask = mask.clone();
+    padded_mask.resize(64, 0);
+    let padded = run(&padded_ids, &padded_mask).unwrap();
+    assert!(cosine(&own, &padded) > 0.98, "{}", cosine(&own, &padded));
+    for len in [1, 2, 17, 64] {
+        let ids: Vec<i64> = (0..len as i64).map(|i| 2 + i % 900).collect();
+        let out = run(&ids, &vec![1; len]).unwrap();
+        assert_eq!(out.len(), 384, "{len} tokens");
+    }
+    // ids and mask of different lengths, no tokens at all, or more than the 64 positions the
+    // model has: a clear error, no panic
+    for (ids, mask) in [
+        (vec![2i64, 3], vec![1i64, 1, 1]),
+        (vec![], vec![]),
+        (vec![5; 65], vec![1; 65]),
+    ] {
+        let err = run(&ids, &mask).unwrap_err();
+        assert!(
+            matches!(err, ModelError::Input { .. } | ModelError::Run { .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("text_encoder"), "{err}");
+        println!("{} ids, {} mask: {err}", ids.len(), mask.len());
+    }
+    // and it still serves afterwards
+    assert_eq!(t.embed("where is the oat milk").unwrap(), short);
+}
+
+#[test]
+fn a_text_encoder_file_declared_with_64_fixed_positions_is_run_padded() {
+    // Files before 2.3.0 take exactly [1, 64]; the runtime pads for them. The 2.3.0 graph
+    // accepts 64 positions too, so a manifest declaring [1, 64] (with a padded test vector)
+    // exercises that path.
+    let (_dir, path) = scratch();
+    let m = Manifest::load(&path).unwrap();
+    let symbolic = TextEncoder::load(&m).unwrap();
+    let entry = m.entry("text_encoder").unwrap();
+    let vpath = m.path(&entry.test_vector);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&vpath).unwrap()).unwrap();
+    let mut ids: Vec<i64> = v["inputs"][0]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as i64)
+        .collect();
+    let mut mask = vec![1i64; ids.len()];
+    ids.resize(64, 0);
+    mask.resize(64, 0);
+    let out = symbolic
+        .engine()
+        .run(
+            1,
+            &[
+                edge_models::Input::I64(&ids),
+                edge_models::Input::I64(&mask),
+            ],
+        )
+        .unwrap();
+    let tensor = |name: &str, shape: &[usize], data: Vec<f64>| {
+        serde_json::json!({"name": name, "dtype": if name.ends_with("ids") || name.ends_with("mask") { "i64" } else { "f32" },
+                           "shape": shape, "data": data})
+    };
+    let padded_vector = serde_json::json!({
+        "inputs": [tensor("input_ids", &[1, 64], ids.iter().map(|&x| x as f64).collect()),
+                   tensor("attention_mask", &[1, 64], mask.iter().map(|&x| x as f64).collect())],
+        "outputs": [tensor("embedding", &out[0].shape, out[0].data.iter().map(|&x| x as f64).collect()),
+                    tensor("intent_logits", &out[1].shape, out[1].data.iter().map(|&x| x as f64).collect())],
+    });
+    std::fs::write(&vpath, padded_vector.to_string()).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("shape = [1, \"S\"]", "shape = [1, 64]")).unwrap();
+    let m = Manifest::load(&path).unwrap();
+    assert!(m.entry("text_encoder").unwrap().inputs[0].shape_text() == "[1, 64]");
+    let padded = TextEncoder::load(&m).unwrap();
+    for text in ["where is the oat milk", "", &"word ".repeat(3000)] {
+        let (a, b) = (padded.embed(text).unwrap(), symbolic.embed(text).unwrap());
+        assert_eq!(a.tokens, b.tokens, "{text:.20}");
+        assert!(
+            cosine(&a.embedding, &b.embedding) > 0.98,
+            "{text:.20}: {}",
+            cosine(&a.embedding, &b.embedding)
+        );
+    }
+    // a fixed length other than max_tokens is refused with the reason
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("shape = [1, 64]", "shape = [1, 32]")).unwrap();
+    let err = TextEncoder::load(&Manifest::load(&path).unwrap())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("text_encoder"), "{err}");
+}
+
+#[test]
+fn sequence_dimensions_are_checked_in_the_manifest() {
+    let entry = |inputs: &str, outputs: &str| {
+        format!(
+            "schema = 1\n[[model]]\nname = \"m\"\nversion = \"0\"\nfile = \"m.onnx\"\nsha256 = \"{}\"\n\
+             test_vector = \"v.json\"\ntolerance = 0.0\ninputs = [{{ name = \"x\", dtype = \"i64\", shape = {inputs} }}]\n\
+             outputs = [{{ name = \"y\", dtype = \"f32\", shape = {outputs} }}]\n",
+            "0".repeat(64)
+        )
+    };
+    let parse = |text: String| Manifest::parse(&text, PathBuf::from("."));
+    let m = parse(entry("[1, \"S\"]", "[1, 8]")).unwrap();
+    let x = &m.entry("m").unwrap().inputs[0];
+    assert_eq!(x.shape_text(), "[1, S]");
+    assert_eq!((x.seq_of(1, 12), x.seq_of(1, 0)), (Some(12), None));
+    for (inputs, outputs, needle) in [
+        ("[\"S\", \"S\"]", "[1, 8]", "more than one S"),
+        ("[1, 8]", "[1, \"S\"]", "an output has S but no input does"),
+        ("[1, \"T\"]", "[1, 8]", "shape"),
+    ] {
+        let err = parse(entry(inputs, outputs)).unwrap_err();
+        assert!(
+            err.contains(needle) || err.contains("data did not match"),
+            "{inputs}: {err}"
+        );
+    }
+}
+
 #[test]
 fn text_encoder_embeddings_relate_similar_questions() {
     let t = TextEncoder::load(&manifest()).unwrap();
