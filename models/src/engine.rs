@@ -1,5 +1,6 @@
-//! The one place that talks to tract: verify a file, build an optimised plan for fixed shapes,
-//! run it with a pool of reusable states, and check the manifest's test vector.
+//! The one place that talks to tract: verify a file, build an optimised plan for fixed shapes (a
+//! sequence dimension "S" stays symbolic: one plan for every length), run it with a pool of
+//! reusable states, and check the manifest's test vector.
 
 use crate::manifest::{DType, Dim, Manifest, ModelEntry, TensorSpec};
 use crate::vector::TestVector;
