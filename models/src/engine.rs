@@ -212,6 +212,7 @@ impl Engine {
                 ),
             });
         }
+        let seq = model.symbols.sym("S");
         for (ix, spec) in self.entry.inputs.iter().enumerate() {
             let graph_name = model
                 .node(model.input_outlets().map_err(|e| fail("inputs", e))?[ix].node)
@@ -230,7 +231,6 @@ impl Engine {
                 DType::F32 => f32::datum_type(),
                 DType::I64 => i64::datum_type(),
             };
-            let seq = model.symbols.sym("S");
             let dims: TVec<TDim> = spec
                 .shape
                 .iter()
@@ -331,37 +331,30 @@ impl Engine {
         // the sequence length, from the first input that has one; every such input must agree
         let mut seq: Option<usize> = None;
         for (input, spec) in inputs.iter().zip(&self.entry.inputs) {
-            let (len, dtype_fits) = match (input, spec.dtype) {
-                (Input::F32(d), DType::F32) => (d.len(), true),
-                (Input::I64(d), DType::I64) => (d.len(), true),
-                (Input::F32(d), _) => (d.len(), false),
-                (Input::I64(d), _) => (d.len(), false),
+            let (len, dtype_fits) = match input {
+                Input::F32(d) => (d.len(), spec.dtype == DType::F32),
+                Input::I64(d) => (d.len(), spec.dtype == DType::I64),
             };
-            let got = spec.seq_of(batch, len);
             let fits = dtype_fits
-                && match (got, spec.sequenced()) {
-                    (None, _) => false,
-                    (Some(s), true) => *seq.get_or_insert(s) == s,
-                    (Some(_), false) => true,
+                && match spec.seq_of(batch, len) {
+                    Some(s) if spec.sequenced() => *seq.get_or_insert(s) == s,
+                    got => got.is_some(),
                 };
             if !fits {
-                let shape = spec.shape_text().replace('N', &batch.to_string());
-                let want = match seq {
-                    Some(s) if spec.sequenced() => format!(
-                        "{} values (shape {:?})",
-                        spec.concrete_seq(batch, s).iter().product::<usize>(),
-                        spec.concrete_seq(batch, s)
-                    ),
-                    _ if spec.sequenced() => format!("shape {shape} with S >= 1"),
-                    _ => format!(
-                        "{} values (shape {:?})",
-                        spec.concrete(batch).iter().product::<usize>(),
-                        spec.concrete(batch)
-                    ),
-                };
+                let s = seq.map_or("S >= 1".to_string(), |s| format!("S = {s}"));
                 return Err(ModelError::Input {
                     model: name.clone(),
-                    reason: format!("input {:?} must be {:?} with {want}", spec.name, spec.dtype),
+                    reason: format!(
+                        "input {:?} must be {:?} of shape {}{} ({len} values given)",
+                        spec.name,
+                        spec.dtype,
+                        spec.shape_text_at(batch),
+                        if spec.sequenced() {
+                            format!(", {s}")
+                        } else {
+                            String::new()
+                        }
+                    ),
                 });
             }
             if let Input::F32(d) = input {
@@ -570,13 +563,7 @@ fn shape_or_load_error(
         ModelError::Load { reason, .. } if reason.contains("unify") || reason.contains("shape") => {
             let declared: Vec<String> = inputs
                 .iter()
-                .map(|i| {
-                    format!(
-                        "{} {}",
-                        i.name,
-                        i.shape_text().replace('N', &batch.to_string())
-                    )
-                })
+                .map(|i| format!("{} {}", i.name, i.shape_text_at(batch)))
                 .collect();
             ModelError::Shape {
                 model: model.to_string(),

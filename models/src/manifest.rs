@@ -152,6 +152,11 @@ impl TensorSpec {
         }
     }
 
+    /// The shape as the manifest writes it with N set to `batch`, e.g. `[24, 3, 64, 64]`.
+    pub fn shape_text_at(&self, batch: usize) -> String {
+        self.shape_text().replace('N', &batch.to_string())
+    }
+
     /// The shape as the manifest writes it, e.g. `[N, 3, 64, 64]`.
     pub fn shape_text(&self) -> String {
         let dims: Vec<String> = self
@@ -221,18 +226,10 @@ impl Manifest {
                 ));
             }
             for t in m.inputs.iter().chain(&m.outputs) {
-                let count = |seq: bool| {
-                    t.shape
-                        .iter()
-                        .filter(|d| match d {
-                            Dim::Batch(_) => !seq,
-                            Dim::Seq(_) => seq,
-                            Dim::Fixed(_) => false,
-                        })
-                        .count()
-                };
-                for (seq, what) in [(false, "N"), (true, "S")] {
-                    if count(seq) > 1 {
+                let batch_dims = t.shape.iter().filter(|d| matches!(d, Dim::Batch(_)));
+                let seq_dims = t.shape.iter().filter(|d| matches!(d, Dim::Seq(_)));
+                for (count, what) in [(batch_dims.count(), "N"), (seq_dims.count(), "S")] {
+                    if count > 1 {
                         problems.push(format!(
                             "model {:?}: tensor {:?} has more than one {what}",
                             m.name, t.name

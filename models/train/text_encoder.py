@@ -1084,12 +1084,12 @@ def main():
             skipped.append((text, d64))
             continue
         dev = {"ort_no_graph_opt": max(dev["ort_no_graph_opt"], dno), "numpy_float64": max(dev["numpy_float64"], d64)}
+        feed = unpadded(i_, m_)
         cases.append({
             "text": text,
             "tokens": tok.encode(text).tokens[:int(m_.sum())],
             "intent": intents[int(l.argmax())],
-            "inputs": [{"name": "input_ids", "dtype": "i64", "shape": [1, int(m_.sum())], "data": i_[:int(m_.sum())].tolist()},
-                       {"name": "attention_mask", "dtype": "i64", "shape": [1, int(m_.sum())], "data": m_[:int(m_.sum())].tolist()}],
+            "inputs": [{"name": k, "dtype": "i64", "shape": list(v.shape), "data": v[0].tolist()} for k, v in feed.items()],
             "outputs": [{"name": "embedding", "dtype": "f32", "shape": [1, HIDDEN], "data": [float(v) for v in e[0]]},
                         {"name": "intent_logits", "dtype": "f32", "shape": [1, K], "data": [float(v) for v in l[0]]}],
         })
