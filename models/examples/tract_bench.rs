@@ -2,14 +2,17 @@
 //! inputs (tiled to the batch size). Prints one JSON line per case, for `bench/compare.py`.
 //!
 //!     cargo run --release -p edge-models --example tract_bench -- [--runs 200] [--manifest PATH]
-//!         [--model NAME] [--seq TOKENS]
+//!         [--model NAME] [--seq TOKENS] [--tract-kernels]
+//!
+//! `--tract-kernels` runs tract's own scalar quantize kernels instead of ours (`Kernels::Tract`;
+//! the outputs are the same, see `src/kernels.rs`).
 //!
 //! Models with a sequence dimension (the text encoder) run at the vector's length, or at
 //! `--seq` tokens (the vector's tokens repeated or cut: only the time is of interest).
 //!
 //! Also runs under qemu-aarch64 (cross/README.md) to compare int8 with float on ARM code.
 
-use edge_models::{Engine, Input, Manifest, TestVector};
+use edge_models::{Engine, Input, Kernels, Manifest, TestVector};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -18,12 +21,14 @@ fn main() {
     let mut manifest = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/manifest.toml"));
     let mut only: Option<String> = None;
     let mut seq: Option<usize> = None;
+    let mut kernels = Kernels::Fast;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--runs" => runs = args.next().and_then(|v| v.parse().ok()).unwrap_or(runs),
             "--manifest" => manifest = args.next().map(PathBuf::from).unwrap_or(manifest),
             "--model" => only = args.next(),
+            "--tract-kernels" => kernels = Kernels::Tract,
             "--seq" => seq = args.next().and_then(|v| v.parse().ok()).filter(|&s| s > 0),
             other => {
                 eprintln!("unknown argument {other}");
@@ -58,11 +63,7 @@ fn main() {
             if float && entry.float_file.is_none() {
                 continue;
             }
-            let engine = if float {
-                Engine::load_float(&m, &entry.name, batches)
-            } else {
-                Engine::load(&m, &entry.name, batches)
-            };
+            let engine = Engine::load_with_kernels(&m, &entry.name, float, batches, kernels);
             let engine = match engine {
                 Ok(e) => e,
                 Err(e) => {

@@ -41,9 +41,21 @@ struct Runner {
     inputs: Vec<Arc<Tensor>>,
 }
 
+/// Which kernels run tract's quantize operators (see `kernels.rs`). The results are the same
+/// bit for bit; only the time differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kernels {
+    /// Ours: vectorised `QuantizeLinear` and `DynamicQuantizeLinear` (the default).
+    #[default]
+    Fast,
+    /// tract's own scalar kernels (for benchmarks and the equality tests).
+    Tract,
+}
+
 /// A verified model with optimised plans for the batch sizes it was asked for.
 pub struct Engine {
     entry: ModelEntry,
+    kernels: Kernels,
     /// The file, kept only while loading: plans for other batch sizes cannot be made later,
     /// and the daemon does not carry a second copy of every model in memory.
     onnx: Option<Vec<u8>>,
@@ -95,7 +107,21 @@ impl Engine {
         let entry = manifest
             .entry(name)
             .ok_or_else(|| ModelError::NotInManifest(name.to_string()))?;
-        Engine::load_entry(manifest, entry.clone(), false, batches)
+        Engine::load_entry(manifest, entry.clone(), false, batches, Kernels::Fast)
+    }
+
+    /// Like [`Engine::load`] (`float`: [`Engine::load_float`]) with a choice of quantize kernels.
+    pub fn load_with_kernels(
+        manifest: &Manifest,
+        name: &str,
+        float: bool,
+        batches: &[usize],
+        kernels: Kernels,
+    ) -> Result<Engine, ModelError> {
+        let entry = manifest
+            .entry(name)
+            .ok_or_else(|| ModelError::NotInManifest(name.to_string()))?;
+        Engine::load_entry(manifest, entry.clone(), float, batches, kernels)
     }
 
     /// Like [`Engine::load`] for the float reference file (benchmarks and accuracy checks).
@@ -109,7 +135,7 @@ impl Engine {
         let entry = manifest
             .entry(name)
             .ok_or_else(|| ModelError::NotInManifest(name.to_string()))?;
-        Engine::load_entry(manifest, entry.clone(), true, batches)
+        Engine::load_entry(manifest, entry.clone(), true, batches, Kernels::Fast)
     }
 
     fn load_entry(
@@ -117,6 +143,7 @@ impl Engine {
         entry: ModelEntry,
         float: bool,
         batches: &[usize],
+        kernels: Kernels,
     ) -> Result<Engine, ModelError> {
         let started = std::time::Instant::now();
         let (file, sha) = if float {
@@ -136,6 +163,7 @@ impl Engine {
         let vector_path = manifest.path(&entry.test_vector);
         let engine = Engine {
             entry,
+            kernels,
             onnx: Some(onnx),
             plans: Mutex::new(BTreeMap::new()),
             load_ms: 0.0,
@@ -265,9 +293,13 @@ impl Engine {
         let typed = model.into_typed().map_err(|e| {
             shape_or_load_error(name, &self.entry.inputs, batch, "analysing the graph", e)
         })?;
-        let optimized = typed.into_optimized().map_err(|e| {
+        let mut optimized = typed.into_optimized().map_err(|e| {
             shape_or_load_error(name, &self.entry.inputs, batch, "optimising the graph", e)
         })?;
+        if self.kernels == Kernels::Fast {
+            crate::kernels::use_fast_kernels(&mut optimized)
+                .map_err(|e| fail("choosing the quantize kernels", e))?;
+        }
         let outputs = optimized
             .output_outlets()
             .map_err(|e| fail("outputs", e))?

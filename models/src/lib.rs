@@ -12,6 +12,7 @@
 
 mod engine;
 mod forecaster;
+mod kernels;
 pub mod manifest;
 mod quad;
 mod recommender;
@@ -20,7 +21,7 @@ mod slotnet;
 mod text;
 mod vector;
 
-pub use engine::{read_verified, sha256_hex, Engine, Input, Output};
+pub use engine::{read_verified, sha256_hex, Engine, Input, Kernels, Output};
 pub use forecaster::{DayFeatures, Forecast, Forecaster, History};
 pub use manifest::{DType, Manifest, ModelEntry, TensorSpec};
 pub use quad::{Point, Quad, QuadError};

@@ -2,8 +2,8 @@
 //! never a panic, and a broken model does not stop the others.
 
 use edge_models::{
-    DayFeatures, Forecaster, History, Manifest, ModelError, ModelSet, ProductPack, Recommender,
-    SlotCrop, SlotNet, TextEncoder, CROP_SIZE,
+    DType, DayFeatures, Engine, Forecaster, History, Input, Kernels, Manifest, ModelError,
+    ModelSet, ProductPack, Recommender, SlotCrop, SlotNet, TestVector, TextEncoder, CROP_SIZE,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -73,6 +73,97 @@ fn every_shipped_model_verifies_and_loads() {
     assert_eq!(
         set.ready(),
         ["slotnet", "forecaster", "recommender", "text_encoder"]
+    );
+}
+
+/// Our quantize kernels (`src/kernels.rs`) must change the time only: every int8 model gives
+/// the same bits with them as with tract's own, on its test vector tiled to each batch size, on
+/// the same inputs scaled up and down (other activation ranges, values that saturate), and for
+/// the text encoder at several lengths.
+#[test]
+fn our_quantize_kernels_give_the_same_outputs_as_tract_s() {
+    let m = manifest();
+    let mut swapped = 0;
+    for entry in &m.models {
+        let batches: &[usize] = if entry.inputs[0].batched() {
+            &[1, 24]
+        } else {
+            &[1]
+        };
+        let ours = Engine::load_with_kernels(&m, &entry.name, false, batches, Kernels::Fast)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let tract = Engine::load_with_kernels(&m, &entry.name, false, batches, Kernels::Tract)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let fast_ops: usize = ours
+            .op_counts(1)
+            .unwrap()
+            .iter()
+            .filter(|(op, _)| op.starts_with("Fast"))
+            .map(|(_, n)| n)
+            .sum();
+        println!("{}: {fast_ops} quantize operators ours", entry.name);
+        swapped += fast_ops;
+        let vector = TestVector::load(&m.path(&entry.test_vector), entry).unwrap();
+        let seqs: Vec<Option<usize>> = if entry.inputs.iter().any(|i| i.sequenced()) {
+            vec![Some(3), Some(12), Some(40), Some(64)]
+        } else {
+            vec![None]
+        };
+        for &batch in batches {
+            for seq in &seqs {
+                for gain in [1.0f32, 0.25, 3.0, 1000.0] {
+                    let data: Vec<Vec<f32>> = vector
+                        .inputs
+                        .iter()
+                        .zip(&entry.inputs)
+                        .map(|(t, spec)| {
+                            let values = t.as_f32();
+                            let want = match seq {
+                                Some(s) => spec.concrete_seq(batch, *s),
+                                None => spec.concrete(batch),
+                            };
+                            let gain = if spec.dtype == DType::F32 { gain } else { 1.0 };
+                            (0..want.iter().product::<usize>())
+                                .map(|i| values[i % values.len().max(1)] * gain)
+                                .collect()
+                        })
+                        .collect();
+                    let ints: Vec<Vec<i64>> = data
+                        .iter()
+                        .map(|d| d.iter().map(|&v| v as i64).collect())
+                        .collect();
+                    let inputs: Vec<Input<'_>> = entry
+                        .inputs
+                        .iter()
+                        .enumerate()
+                        .map(|(i, spec)| match spec.dtype {
+                            DType::F32 => Input::F32(&data[i]),
+                            DType::I64 => Input::I64(&ints[i]),
+                        })
+                        .collect();
+                    let a = ours.run(batch, &inputs).unwrap();
+                    let b = tract.run(batch, &inputs).unwrap();
+                    for (x, y) in a.iter().zip(&b) {
+                        assert_eq!(x.shape, y.shape);
+                        let same = x
+                            .data
+                            .iter()
+                            .zip(&y.data)
+                            .all(|(p, q)| p.to_bits() == q.to_bits());
+                        assert!(
+                            same,
+                            "{} batch {batch} seq {seq:?} gain {gain}: outputs differ",
+                            entry.name
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // slotnet's and the forecaster's QuantizeLinear, the text encoder's DynamicQuantizeLinear
+    assert!(
+        swapped >= 40,
+        "only {swapped} quantize operators were replaced"
     );
 }
 
