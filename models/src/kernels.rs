@@ -1,19 +1,22 @@
-//! Faster kernels for the two quantize operators that tract 0.23 runs one value at a time.
+//! Faster kernels for operators that tract 0.23 runs one value at a time.
 //!
 //! tract computes every `QuantizeLinear` (static scale) and `DynamicQuantizeLinear` (scale from
 //! the tensor's range) with a scalar loop whose rounding is a branch or a library call per
-//! value: about 6 ns a value on x86_64, a third of the text encoder's time and a quarter of
+//! value: about 4-6 ns a value on x86_64, a third of the text encoder's time and a quarter of
 //! slotnet's int8 time. The kernels here compute the same numbers, bit for bit, in loops the
 //! compiler turns into SIMD code (a lane-wise range, a division or product, a round-to-even by
-//! the 1.5 * 2^23 trick, a saturating cast), on every target we build.
+//! the 1.5 * 2^23 trick, float clamps), on every target we build. The same goes for arithmetic
+//! with a per-channel constant (slotnet's pixel normalisation at batch 24), which tract leaves
+//! to its general broadcasting loop when it does not fuse it.
 //!
 //! [`use_fast_kernels`] swaps them into an optimised model after tract's own passes, so every
 //! fusion tract makes is kept and only the operators it left standing change. The tests below
 //! hold them to tract's scalar code on ordinary and extreme values (ties, zeros, NaN, infinity,
-//! values that overflow the integer range); `models/tests` runs whole models both ways.
+//! values that overflow the integer range); `models/tests` runs every int8 model both ways.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::{ElementWiseMiniOp, EvalContext, EvalOp, Op, StaticName};
+use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
 use tract_onnx::tract_core::ops::quant::QuantizeLinearU8;
 use tract_onnx::tract_core::{as_op, op_as_typed_op, op_out_of_plan};
@@ -191,12 +194,144 @@ impl TypedOp for FastDynamicQuantizeU8 {
     as_op!();
 }
 
-/// Replaces tract's scalar quantize operators in an optimised model by the kernels above and
-/// returns how many it replaced. Only f32 inputs are touched; anything else stays tract's.
+/// The four arithmetic operators of [`ChannelBinary`].
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
+enum Arith {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+impl Arith {
+    fn of(name: &str) -> Option<Arith> {
+        Some(match name {
+            "Add" => Arith::Add,
+            "Sub" => Arith::Sub,
+            "Mul" => Arith::Mul,
+            "Div" => Arith::Div,
+            _ => return None,
+        })
+    }
+
+    /// `ys[i] = xs[i] op v`; one simple loop per operator, so that each vectorises.
+    fn apply(self, xs: &[f32], ys: &mut [f32], v: f32) {
+        let pairs = xs.iter().zip(ys.iter_mut());
+        match self {
+            Arith::Add => pairs.for_each(|(x, y)| *y = x + v),
+            Arith::Sub => pairs.for_each(|(x, y)| *y = x - v),
+            Arith::Mul => pairs.for_each(|(x, y)| *y = x * v),
+            Arith::Div => pairs.for_each(|(x, y)| *y = x / v),
+        }
+    }
+}
+
+/// `a op b` for f32 where b is a constant that varies along one axis of a at most (slotnet's
+/// per-channel pixel normalisation, `[1, 3, 1, 1]` against `[N, 3, 64, 64]`): tract fuses that
+/// at batch 1 but at larger batches runs it through its general broadcasting loop, about 5 ns
+/// a value. Computes the same f32 operation on every value.
+#[derive(Debug, Clone, Hash, PartialEq, Eq)]
+struct ChannelBinary {
+    arith: Arith,
+    /// The axis of a along which b varies (b's only dimension above 1), or none for a scalar.
+    axis: Option<usize>,
+}
+
+impl Op for ChannelBinary {
+    fn name(&self) -> StaticName {
+        format!("Fast{:?}ByChannel", self.arith).into()
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for ChannelBinary {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let (a, b) = (&inputs[0], &inputs[1]);
+        let xs = a.try_as_plain_ram()?;
+        let xs = xs.as_slice::<f32>()?;
+        let bs = b.try_as_plain_ram()?;
+        let bs = bs.as_slice::<f32>()?;
+        let shape = a.shape();
+        let (channels, inner) = match self.axis {
+            Some(k) => (shape[k], shape[k + 1..].iter().product::<usize>()),
+            None => (1, xs.len()),
+        };
+        if bs.len() != channels || channels * inner == 0 || xs.len() % (channels * inner) != 0 {
+            return Err(TractError::msg(format!(
+                "{}: shapes {:?} and {:?} do not fit",
+                self.name(),
+                shape,
+                b.shape()
+            )));
+        }
+        let mut dst = Tensor::zero_dt(f32::datum_type(), shape)?;
+        {
+            let mut plain = dst.try_as_plain_ram_mut()?;
+            let ys = plain.as_slice_mut::<f32>()?;
+            for (i, (x, y)) in xs.chunks(inner).zip(ys.chunks_mut(inner)).enumerate() {
+                self.arith.apply(x, y, bs[i % channels]);
+            }
+        }
+        Ok(tvec!(dst.into_tvalue()))
+    }
+}
+
+impl TypedOp for ChannelBinary {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        Ok(tvec!(inputs[0].clone().without_value()))
+    }
+
+    as_op!();
+}
+
+/// A [`ChannelBinary`] for this node if it is an f32 Add/Sub/Mul/Div of a full tensor by a
+/// constant that varies along one of its axes at most.
+fn channel_binary(model: &TypedModel, node: &TypedNode) -> TractResult<Option<ChannelBinary>> {
+    let Some(bin) = node.op_as::<TypedBinOp>() else {
+        return Ok(None);
+    };
+    let Some(arith) = Arith::of(bin.0.name()) else {
+        return Ok(None);
+    };
+    if bin.1.is_some() || node.inputs.len() != 2 {
+        return Ok(None);
+    }
+    let a = model.outlet_fact(node.inputs[0])?;
+    let b = model.outlet_fact(node.inputs[1])?;
+    let out = model.outlet_fact(OutletId::new(node.id, 0))?;
+    let (Some(a_shape), Some(b_shape)) = (a.shape.as_concrete(), b.shape.as_concrete()) else {
+        return Ok(None);
+    };
+    let f32s = [a.datum_type, b.datum_type, out.datum_type]
+        .iter()
+        .all(|dt| *dt == f32::datum_type());
+    if !f32s || b.konst.is_none() || a_shape.len() != b_shape.len() || out.shape != a.shape {
+        return Ok(None);
+    }
+    let varying: Vec<usize> = (0..b_shape.len()).filter(|&k| b_shape[k] != 1).collect();
+    let axis = match varying[..] {
+        [] => None,
+        [k] if b_shape[k] == a_shape[k] => Some(k),
+        _ => return Ok(None),
+    };
+    Ok(Some(ChannelBinary { arith, axis }))
+}
+
+/// Replaces tract's scalar quantize operators and its slow broadcasting arithmetic in an
+/// optimised model by the kernels above and returns how many it replaced. Only f32 inputs are
+/// touched; anything else stays tract's.
 pub(crate) fn use_fast_kernels(model: &mut TypedModel) -> TractResult<usize> {
     let mut replaced = 0;
     for id in 0..model.nodes().len() {
         let node = model.node(id);
+        if let Some(op) = channel_binary(model, node)? {
+            model.node_mut(id).op = Box::new(op);
+            replaced += 1;
+            continue;
+        }
         let f32_input = node.inputs.len() == 1
             && model.outlet_fact(node.inputs[0])?.datum_type == f32::datum_type();
         if !f32_input {
