@@ -12,7 +12,7 @@
 //!
 //! Also runs under qemu-aarch64 (cross/README.md) to compare int8 with float on ARM code.
 
-use edge_models::{Engine, Input, Kernels, Manifest, TestVector};
+use edge_models::{Engine, Kernels, Manifest, TestVector};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -82,32 +82,8 @@ fn main() {
                             .filter(|_| spec.sequenced())
                     });
                 let run_seq = seq.or(vector_seq).unwrap_or(1);
-                // tile the vector's items to the batch size
-                let data: Vec<Vec<f32>> = vector
-                    .inputs
-                    .iter()
-                    .zip(&entry.inputs)
-                    .map(|(t, spec)| {
-                        let per_item = t.as_f32().len() / if spec.batched() { vb } else { 1 };
-                        let want = spec.concrete_seq(batch, run_seq).iter().product::<usize>();
-                        (0..want)
-                            .map(|i| t.as_f32()[i % (per_item * vb.max(1))])
-                            .collect::<Vec<f32>>()
-                    })
-                    .collect();
-                let ints: Vec<Vec<i64>> = data
-                    .iter()
-                    .map(|d| d.iter().map(|&v| v as i64).collect())
-                    .collect();
-                let inputs: Vec<Input<'_>> = entry
-                    .inputs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, spec)| match spec.dtype {
-                        edge_models::DType::F32 => Input::F32(&data[i]),
-                        edge_models::DType::I64 => Input::I64(&ints[i]),
-                    })
-                    .collect();
+                let feeds = vector.tiled(entry, batch, run_seq, 1.0);
+                let inputs = feeds.inputs();
                 for _ in 0..runs.min(20) {
                     let _ = engine.run(batch, &inputs);
                 }

@@ -29,7 +29,7 @@ pub use recommender::{Recommendations, Recommender};
 pub use set::{LoadReport, ModelSet};
 pub use slotnet::{ProductPack, SlotCrop, SlotNet, SlotReading, CROP_SIZE, PACK_SHAPES};
 pub use text::{TextEncoder, TextReading};
-pub use vector::TestVector;
+pub use vector::{Feeds, TestVector};
 
 use std::path::PathBuf;
 

@@ -115,4 +115,48 @@ impl TestVector {
             })
             .unwrap_or(1)
     }
+
+    /// The vector's input values cycled or cut to `batch` items of `seq` positions (`seq` only
+    /// matters for a sequence dimension), with every float input multiplied by `gain`: inputs of
+    /// the right shapes and plausible values for benchmarks and equality tests.
+    pub fn tiled(&self, entry: &ModelEntry, batch: usize, seq: usize, gain: f32) -> Feeds {
+        let tensors = self
+            .inputs
+            .iter()
+            .zip(&entry.inputs)
+            .map(|(t, spec)| {
+                let values = t.as_f32();
+                let n = spec.concrete_seq(batch, seq).iter().product::<usize>();
+                let cycled = (0..n).map(|i| values[i % values.len().max(1)]);
+                match spec.dtype {
+                    DType::F32 => Feed::F32(cycled.map(|v| v * gain).collect()),
+                    DType::I64 => Feed::I64(cycled.map(|v| v as i64).collect()),
+                }
+            })
+            .collect();
+        Feeds(tensors)
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Feed {
+    F32(Vec<f32>),
+    I64(Vec<i64>),
+}
+
+/// Owned input tensors in manifest order (from [`TestVector::tiled`]).
+#[derive(Debug, Clone)]
+pub struct Feeds(Vec<Feed>);
+
+impl Feeds {
+    /// The tensors as [`crate::Engine::run`] takes them.
+    pub fn inputs(&self) -> Vec<Input<'_>> {
+        self.0
+            .iter()
+            .map(|f| match f {
+                Feed::F32(v) => Input::F32(v),
+                Feed::I64(v) => Input::I64(v),
+            })
+            .collect()
+    }
 }

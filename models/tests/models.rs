@@ -2,8 +2,8 @@
 //! never a panic, and a broken model does not stop the others.
 
 use edge_models::{
-    DType, DayFeatures, Engine, Forecaster, History, Input, Kernels, Manifest, ModelError,
-    ModelSet, ProductPack, Recommender, SlotCrop, SlotNet, TestVector, TextEncoder, CROP_SIZE,
+    DayFeatures, Engine, Forecaster, History, Kernels, Manifest, ModelError, ModelSet, ProductPack,
+    Recommender, SlotCrop, SlotNet, TestVector, TextEncoder, CROP_SIZE,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -111,35 +111,8 @@ fn our_quantize_kernels_give_the_same_outputs_as_tract_s() {
         for &batch in batches {
             for seq in &seqs {
                 for gain in [1.0f32, 0.25, 3.0, 1000.0] {
-                    let data: Vec<Vec<f32>> = vector
-                        .inputs
-                        .iter()
-                        .zip(&entry.inputs)
-                        .map(|(t, spec)| {
-                            let values = t.as_f32();
-                            let want = match seq {
-                                Some(s) => spec.concrete_seq(batch, *s),
-                                None => spec.concrete(batch),
-                            };
-                            let gain = if spec.dtype == DType::F32 { gain } else { 1.0 };
-                            (0..want.iter().product::<usize>())
-                                .map(|i| values[i % values.len().max(1)] * gain)
-                                .collect()
-                        })
-                        .collect();
-                    let ints: Vec<Vec<i64>> = data
-                        .iter()
-                        .map(|d| d.iter().map(|&v| v as i64).collect())
-                        .collect();
-                    let inputs: Vec<Input<'_>> = entry
-                        .inputs
-                        .iter()
-                        .enumerate()
-                        .map(|(i, spec)| match spec.dtype {
-                            DType::F32 => Input::F32(&data[i]),
-                            DType::I64 => Input::I64(&ints[i]),
-                        })
-                        .collect();
+                    let feeds = vector.tiled(entry, batch, seq.unwrap_or(1), gain);
+                    let inputs = feeds.inputs();
                     let a = ours.run(batch, &inputs).unwrap();
                     let b = tract.run(batch, &inputs).unwrap();
                     for (x, y) in a.iter().zip(&b) {
