@@ -1,6 +1,6 @@
 """tract vs onnxruntime on the same model files, one thread each, in the same run.
 
-    python models/bench/compare.py [--rounds 5] [--runs 200] [--seq 8,16,64]
+    python models/bench/compare.py [--rounds 5] [--runs 200] [--seq 8,16,64] [--tract-kernels]
 
 Needs numpy and onnxruntime (pip install numpy==2.4.6 onnxruntime==1.32.0) and cargo. Builds
 and runs `cargo run --release -p edge-models --example tract_bench`, times onnxruntime on the
@@ -8,7 +8,9 @@ same inputs (the manifest's test vectors, tiled to the batch), alternating the t
 round by round so that machine noise hits both, and prints the medians and the ratio
 tract / onnxruntime per model, precision and batch. Models with a sequence dimension (the text
 encoder: [1, S] tokens) run at their vector's length and at each `--seq` length (the vector's
-tokens repeated or cut; only the time is of interest).
+tokens repeated or cut; only the time is of interest). `--tract-kernels` also times tract with
+its own scalar quantize kernels instead of the crate's (`models/src/kernels.rs`), in the same
+rounds, as one more column.
 """
 
 import argparse
@@ -70,13 +72,19 @@ def ort_round(manifest, runs, seqs):
     return rows
 
 
-def tract_round(runs, binary, manifest, seqs):
+def tract_round(runs, binary, manifest, seqs, stock):
     calls = [[]] + [["--model", m["name"], "--seq", str(L)] for m in manifest["model"] if sequenced(m) for L in seqs]
     rows = []
-    for extra in calls:
-        out = subprocess.run([binary, "--runs", str(runs), "--manifest", str(MODELS / "manifest.toml"), *extra],
-                             cwd=ROOT, check=True, capture_output=True, text=True).stdout
-        rows += [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    for kernels in [[]] + ([["--tract-kernels"]] if stock else []):
+        for extra in calls:
+            out = subprocess.run([binary, "--runs", str(runs), "--manifest", str(MODELS / "manifest.toml"), *extra,
+                                  *kernels], cwd=ROOT, check=True, capture_output=True, text=True).stdout
+            for line in out.splitlines():
+                if line.startswith("{"):
+                    row = json.loads(line)
+                    if kernels:
+                        row["runtime"] = "tract-stock"
+                    rows.append(row)
     return rows
 
 
@@ -86,6 +94,8 @@ def main():
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--tract-bench", help="a built tract_bench binary (default: build it with cargo)")
     parser.add_argument("--seq", default="", help="more token counts for the text encoder, e.g. 8,16,64")
+    parser.add_argument("--tract-kernels", action="store_true",
+                        help="also time tract with its own quantize kernels (one more column)")
     args = parser.parse_args()
     manifest = tomllib.loads((MODELS / "manifest.toml").read_text())
     seqs = [int(x) for x in args.seq.split(",") if x]
@@ -96,13 +106,14 @@ def main():
         binary = str(ROOT / "target" / "release" / "examples" / "tract_bench")
     samples = {}
     for r in range(args.rounds):
-        for row in tract_round(args.runs, binary, manifest, seqs) + ort_round(manifest, args.runs, seqs):
+        for row in tract_round(args.runs, binary, manifest, seqs, args.tract_kernels) + ort_round(manifest, args.runs, seqs):
             key = (row["model"], row["precision"], row["batch"], row.get("seq") or 0, row["runtime"])
             samples.setdefault(key, []).append(row["median_us"])
         print(f"round {r + 1}/{args.rounds} done", flush=True)
     print(f"\nonnxruntime {ort.__version__}, one thread each; medians of {args.rounds} rounds x {args.runs} runs (µs)\n")
-    print(f"| model | file | batch | tract µs | onnxruntime µs | tract / onnxruntime |")
-    print(f"|---|---|---|---|---|---|")
+    stock = " tract's kernels µs | ratio with tract's kernels |" if args.tract_kernels else ""
+    print(f"| model | file | batch | tract µs | onnxruntime µs | tract / onnxruntime |{stock}")
+    print("|---|---|---|---|---|---|" + ("---|---|" if stock else ""))
     cases = sorted({k[:4] for k in samples})
     for model, precision, batch, seq in cases:
         t = samples.get((model, precision, batch, seq, "tract"))
@@ -111,7 +122,11 @@ def main():
             continue
         tm, om = statistics.median(t), statistics.median(o)
         size = f"{batch} x {seq} tokens" if seq else f"{batch}"
-        print(f"| {model} | {precision} | {size} | {tm:.0f} | {om:.0f} | {tm / om:.2f}x |")
+        extra = ""
+        if args.tract_kernels:
+            s = samples.get((model, precision, batch, seq, "tract-stock"))
+            extra = f" {statistics.median(s):.0f} | {statistics.median(s) / om:.2f}x |" if s else " - | - |"
+        print(f"| {model} | {precision} | {size} | {tm:.0f} | {om:.0f} | {tm / om:.2f}x |{extra}")
 
 
 if __name__ == "__main__":
