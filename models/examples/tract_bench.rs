@@ -2,10 +2,11 @@
 //! inputs (tiled to the batch size). Prints one JSON line per case, for `bench/compare.py`.
 //!
 //!     cargo run --release -p edge-models --example tract_bench -- [--runs 200] [--manifest PATH]
-//!         [--model NAME] [--seq TOKENS] [--tract-kernels]
+//!         [--model NAME] [--seq TOKENS] [--tract-kernels] [--profile]
 //!
 //! `--tract-kernels` runs tract's own scalar quantize kernels instead of ours (`Kernels::Tract`;
-//! the outputs are the same, see `src/kernels.rs`).
+//! the outputs are the same, see `src/kernels.rs`). `--profile` also prints, for each case, the
+//! operators that take the time (`Engine::profile`: median per operator kind, share of the sum).
 //!
 //! Models with a sequence dimension (the text encoder) run at the vector's length, or at
 //! `--seq` tokens (the vector's tokens repeated or cut: only the time is of interest).
@@ -22,6 +23,7 @@ fn main() {
     let mut only: Option<String> = None;
     let mut seq: Option<usize> = None;
     let mut kernels = Kernels::Fast;
+    let mut profile = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -29,6 +31,7 @@ fn main() {
             "--manifest" => manifest = args.next().map(PathBuf::from).unwrap_or(manifest),
             "--model" => only = args.next(),
             "--tract-kernels" => kernels = Kernels::Tract,
+            "--profile" => profile = true,
             "--seq" => seq = args.next().and_then(|v| v.parse().ok()).filter(|&s| s > 0),
             other => {
                 eprintln!("unknown argument {other}");
@@ -112,6 +115,21 @@ fn main() {
                     times[times.len() * 9 / 10],
                     times.len()
                 );
+                if profile {
+                    match engine.profile(batch, &inputs, runs.min(50)) {
+                        Ok(rows) => {
+                            let total: f64 = rows.iter().map(|r| r.2).sum();
+                            println!("  operators, sum of medians {total:.0} µs:");
+                            for (op, count, us) in rows.iter().take(12) {
+                                println!(
+                                    "  {op:<34} {count:>4} nodes {us:>9.1} µs {:>5.1} %",
+                                    100.0 * us / total
+                                );
+                            }
+                        }
+                        Err(e) => eprintln!("{e}"),
+                    }
+                }
             }
         }
     }

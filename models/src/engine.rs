@@ -347,6 +347,82 @@ impl Engine {
         })
     }
 
+    /// Where a run's time goes: for each operator kind of the plan for `batch` (tract's names;
+    /// the crate's own kernels start with "Fast"), its node count and the median over `runs`
+    /// runs of its total time in microseconds, slowest first. For benchmarks (`tract_bench
+    /// --profile`); the timing adds a little overhead per node.
+    pub fn profile(
+        &self,
+        batch: usize,
+        inputs: &[Input<'_>],
+        runs: usize,
+    ) -> Result<Vec<(String, usize, f64)>, ModelError> {
+        // checks the inputs and warms the plan up
+        self.run(batch, inputs)?;
+        let name = &self.entry.name;
+        let plan = self.plan(batch)?;
+        let seq = inputs
+            .iter()
+            .zip(&self.entry.inputs)
+            .find_map(|(input, spec)| {
+                let len = match input {
+                    Input::F32(d) => d.len(),
+                    Input::I64(d) => d.len(),
+                };
+                spec.seq_of(batch, len).filter(|_| spec.sequenced())
+            })
+            .unwrap_or(1);
+        let mut values: TVec<TValue> = tvec!();
+        for (input, spec) in inputs.iter().zip(&self.entry.inputs) {
+            let shape = spec.concrete_seq(batch, seq);
+            let tensor = match input {
+                Input::F32(d) => Tensor::from_shape(&shape, d),
+                Input::I64(d) => Tensor::from_shape(&shape, d),
+            };
+            values.push(
+                tensor
+                    .map_err(|e| load_error(name, "profiling", e))?
+                    .into_tvalue(),
+            );
+        }
+        let mut state = TypedSimpleState::new(&plan.plan)
+            .map_err(|e| load_error(name, "creating a run state", e))?;
+        let mut per_run: BTreeMap<String, (usize, Vec<f64>)> = BTreeMap::new();
+        for _ in 0..runs.max(1) {
+            let mut times: BTreeMap<String, f64> = BTreeMap::new();
+            state
+                .run_plan_with_eval(values.clone(), |ctx, op_state, node, inputs| {
+                    let started = std::time::Instant::now();
+                    let out = if self.kernels == Kernels::Fast {
+                        crate::kernels::eval_clean_upper(ctx, op_state, node, inputs)
+                    } else {
+                        tract_onnx::tract_core::plan::eval(ctx, op_state, node, inputs)
+                    };
+                    *times.entry(node.op().name().to_string()).or_default() +=
+                        started.elapsed().as_secs_f64() * 1e6;
+                    out
+                })
+                .map_err(|e| load_error(name, "profiling", e))?;
+            for (op, us) in times {
+                per_run.entry(op).or_default().1.push(us);
+            }
+        }
+        for node in plan.plan.model().nodes() {
+            if let Some(entry) = per_run.get_mut(&*node.op().name()) {
+                entry.0 += 1;
+            }
+        }
+        let mut rows: Vec<(String, usize, f64)> = per_run
+            .into_iter()
+            .map(|(op, (count, mut us))| {
+                us.sort_by(f64::total_cmp);
+                (op, count, us[us.len() / 2])
+            })
+            .collect();
+        rows.sort_by(|a, b| b.2.total_cmp(&a.2));
+        Ok(rows)
+    }
+
     /// Runs one batch. Inputs follow the manifest's order and shapes with N = `batch`.
     pub fn run(&self, batch: usize, inputs: &[Input<'_>]) -> Result<Vec<Output>, ModelError> {
         let name = &self.entry.name;
@@ -450,8 +526,16 @@ impl Engine {
             })?;
             values.push(slot.clone().into_tvalue());
         }
-        let result =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner.state.run(values)));
+        let kernels = self.kernels;
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if kernels == Kernels::Fast {
+                runner
+                    .state
+                    .run_plan_with_eval(values, crate::kernels::eval_clean_upper)
+            } else {
+                runner.state.run(values)
+            }
+        }));
         // Only a run that succeeded gives its runner back. After an error or a panic the state
         // is suspect: a failed run can leave a symbol bound (a text encoder run with 65 tokens
         // kept S = 65, and every later run failed with "clashing resolution"). A fresh one is

@@ -5,9 +5,9 @@
 //! value: about 4-6 ns a value on x86_64, a third of the text encoder's time and a quarter of
 //! slotnet's int8 time. The kernels here compute the same numbers, bit for bit, in loops the
 //! compiler turns into SIMD code (a lane-wise range, a division or product, a round-to-even by
-//! the 1.5 * 2^23 trick, float clamps), on every target we build. The same goes for arithmetic
-//! with a per-channel constant (slotnet's pixel normalisation at batch 24), which tract leaves
-//! to its general broadcasting loop when it does not fuse it.
+//! the 1.5 * 2^23 trick, float clamps), on every target we build. The same goes for f32
+//! arithmetic that tract leaves to its general broadcasting loop when it does not fuse it:
+//! slotnet's pixel normalisation at batch 24, the text encoder's residual Adds.
 //!
 //! [`use_fast_kernels`] swaps them into an optimised model after tract's own passes, so every
 //! fusion tract makes is kept and only the operators it left standing change. The tests below
@@ -15,7 +15,9 @@
 //! values that overflow the integer range); `models/tests` runs every int8 model both ways.
 
 use tract_onnx::prelude::*;
-use tract_onnx::tract_core::internal::{ElementWiseMiniOp, EvalContext, EvalOp, Op, StaticName};
+use tract_onnx::tract_core::internal::{
+    ElementWiseMiniOp, EvalContext, EvalOp, Op, OpState, StaticName,
+};
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
 use tract_onnx::tract_core::ops::quant::QuantizeLinearU8;
@@ -194,7 +196,7 @@ impl TypedOp for FastDynamicQuantizeU8 {
     as_op!();
 }
 
-/// The four arithmetic operators of [`ChannelBinary`].
+/// The four arithmetic operators of [`FastBinary`].
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
 enum Arith {
     Add,
@@ -224,28 +226,51 @@ impl Arith {
             Arith::Div => pairs.for_each(|(x, y)| *y = x / v),
         }
     }
+
+    /// `ys[i] = xs[i] op bs[i]`.
+    fn apply_each(self, xs: &[f32], bs: &[f32], ys: &mut [f32]) {
+        let triples = xs.iter().zip(bs).zip(ys.iter_mut());
+        match self {
+            Arith::Add => triples.for_each(|((x, b), y)| *y = x + b),
+            Arith::Sub => triples.for_each(|((x, b), y)| *y = x - b),
+            Arith::Mul => triples.for_each(|((x, b), y)| *y = x * b),
+            Arith::Div => triples.for_each(|((x, b), y)| *y = x / b),
+        }
+    }
 }
 
-/// `a op b` for f32 where b is a constant that varies along one axis of a at most (slotnet's
-/// per-channel pixel normalisation, `[1, 3, 1, 1]` against `[N, 3, 64, 64]`): tract fuses that
-/// at batch 1 but at larger batches runs it through its general broadcasting loop, about 5 ns
-/// a value. Computes the same f32 operation on every value.
+/// How b lines up with a in a [`FastBinary`].
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
+enum Operand {
+    /// A constant that varies along this axis of a at most (none: a scalar).
+    Channel(Option<usize>),
+    /// A tensor of a's shape.
+    Same,
+}
+
+/// `a op b` in f32, for the two cases tract leaves to its general broadcasting loop (about 4-5
+/// ns a value) when it does not fuse them: b a constant that varies along one axis of a at most
+/// (slotnet's per-channel pixel normalisation, `[1, 3, 1, 1]` against `[N, 3, 64, 64]`, fused at
+/// batch 1 but not at 24), and b of a's own shape (the text encoder's residual Adds, which a
+/// symbolic sequence length keeps unfused). Computes the same f32 operation on every value.
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
-struct ChannelBinary {
+struct FastBinary {
     arith: Arith,
-    /// The axis of a along which b varies (b's only dimension above 1), or none for a scalar.
-    axis: Option<usize>,
+    operand: Operand,
 }
 
-impl Op for ChannelBinary {
+impl Op for FastBinary {
     fn name(&self) -> StaticName {
-        format!("Fast{:?}ByChannel", self.arith).into()
+        match self.operand {
+            Operand::Channel(_) => format!("Fast{:?}ByChannel", self.arith).into(),
+            Operand::Same => format!("Fast{:?}", self.arith).into(),
+        }
     }
 
     op_as_typed_op!();
 }
 
-impl EvalOp for ChannelBinary {
+impl EvalOp for FastBinary {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
@@ -255,31 +280,47 @@ impl EvalOp for ChannelBinary {
         let bs = b.try_as_plain_ram()?;
         let bs = bs.as_slice::<f32>()?;
         let shape = a.shape();
-        let (channels, inner) = match self.axis {
-            Some(k) => (shape[k], shape[k + 1..].iter().product::<usize>()),
-            None => (1, xs.len()),
-        };
-        if bs.len() != channels || channels * inner == 0 || xs.len() % (channels * inner) != 0 {
-            return Err(TractError::msg(format!(
+        let mismatch = || {
+            TractError::msg(format!(
                 "{}: shapes {:?} and {:?} do not fit",
                 self.name(),
                 shape,
                 b.shape()
-            )));
-        }
+            ))
+        };
         let mut dst = Tensor::zero_dt(f32::datum_type(), shape)?;
         {
             let mut plain = dst.try_as_plain_ram_mut()?;
             let ys = plain.as_slice_mut::<f32>()?;
-            for (i, (x, y)) in xs.chunks(inner).zip(ys.chunks_mut(inner)).enumerate() {
-                self.arith.apply(x, y, bs[i % channels]);
+            match self.operand {
+                Operand::Same => {
+                    if bs.len() != xs.len() {
+                        return Err(mismatch());
+                    }
+                    self.arith.apply_each(xs, bs, ys);
+                }
+                Operand::Channel(axis) => {
+                    let (channels, inner) = match axis {
+                        Some(k) => (shape[k], shape[k + 1..].iter().product::<usize>()),
+                        None => (1, xs.len()),
+                    };
+                    if bs.len() != channels
+                        || channels * inner == 0
+                        || xs.len() % (channels * inner) != 0
+                    {
+                        return Err(mismatch());
+                    }
+                    for (i, (x, y)) in xs.chunks(inner).zip(ys.chunks_mut(inner)).enumerate() {
+                        self.arith.apply(x, y, bs[i % channels]);
+                    }
+                }
             }
         }
         Ok(tvec!(dst.into_tvalue()))
     }
 }
 
-impl TypedOp for ChannelBinary {
+impl TypedOp for FastBinary {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
         Ok(tvec!(inputs[0].clone().without_value()))
     }
@@ -287,9 +328,9 @@ impl TypedOp for ChannelBinary {
     as_op!();
 }
 
-/// A [`ChannelBinary`] for this node if it is an f32 Add/Sub/Mul/Div of a full tensor by a
-/// constant that varies along one of its axes at most.
-fn channel_binary(model: &TypedModel, node: &TypedNode) -> TractResult<Option<ChannelBinary>> {
+/// A [`FastBinary`] for this node if it is an f32 Add/Sub/Mul/Div of a full tensor by a
+/// constant that varies along one of its axes at most, or by a tensor of its own shape.
+fn fast_binary(model: &TypedModel, node: &TypedNode) -> TractResult<Option<FastBinary>> {
     let Some(bin) = node.op_as::<TypedBinOp>() else {
         return Ok(None);
     };
@@ -302,13 +343,22 @@ fn channel_binary(model: &TypedModel, node: &TypedNode) -> TractResult<Option<Ch
     let a = model.outlet_fact(node.inputs[0])?;
     let b = model.outlet_fact(node.inputs[1])?;
     let out = model.outlet_fact(OutletId::new(node.id, 0))?;
-    let (Some(a_shape), Some(b_shape)) = (a.shape.as_concrete(), b.shape.as_concrete()) else {
-        return Ok(None);
-    };
     let f32s = [a.datum_type, b.datum_type, out.datum_type]
         .iter()
         .all(|dt| *dt == f32::datum_type());
-    if !f32s || b.konst.is_none() || a_shape.len() != b_shape.len() || out.shape != a.shape {
+    if !f32s || out.shape != a.shape {
+        return Ok(None);
+    }
+    if b.shape == a.shape {
+        return Ok(Some(FastBinary {
+            arith,
+            operand: Operand::Same,
+        }));
+    }
+    let (Some(a_shape), Some(b_shape)) = (a.shape.as_concrete(), b.shape.as_concrete()) else {
+        return Ok(None);
+    };
+    if b.konst.is_none() || a_shape.len() != b_shape.len() {
         return Ok(None);
     }
     let varying: Vec<usize> = (0..b_shape.len()).filter(|&k| b_shape[k] != 1).collect();
@@ -317,8 +367,44 @@ fn channel_binary(model: &TypedModel, node: &TypedNode) -> TractResult<Option<Ch
         [k] if b_shape[k] == a_shape[k] => Some(k),
         _ => return Ok(None),
     };
-    Ok(Some(ChannelBinary { arith, axis }))
+    Ok(Some(FastBinary {
+        arith,
+        operand: Operand::Channel(axis),
+    }))
 }
+
+/// Evaluates one node of a plan after clearing the upper halves of the AVX registers.
+///
+/// Some of tract's AVX kernels return without `vzeroupper`. Until something clears it, that
+/// "dirty upper state" makes every SSE instruction after it slow on this machine (measured: our
+/// quantize loop over 24576 values, 55 µs right after such a kernel, 9 µs once cleared), and
+/// the SSE code is everything compiled for the x86_64 baseline: ours and most of tract's element-
+/// wise operators. One `vzeroupper` per node costs about a cycle. Other targets: plain eval.
+pub(crate) fn eval_clean_upper(
+    ctx: &EvalContext,
+    state: Option<&mut (dyn OpState + 'static)>,
+    node: &TypedNode,
+    inputs: TVec<TValue>,
+) -> TractResult<TVec<TValue>> {
+    clear_upper_avx();
+    tract_onnx::tract_core::plan::eval(ctx, state, node, inputs)
+}
+
+#[cfg(target_arch = "x86_64")]
+fn clear_upper_avx() {
+    // no vector value lives across this call, so clearing the upper halves loses nothing
+    #[target_feature(enable = "avx")]
+    unsafe fn vzeroupper() {
+        core::arch::x86_64::_mm256_zeroupper()
+    }
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: AVX is present (checked above).
+        unsafe { vzeroupper() }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn clear_upper_avx() {}
 
 /// Replaces tract's scalar quantize operators and its slow broadcasting arithmetic in an
 /// optimised model by the kernels above and returns how many it replaced. Only f32 inputs are
@@ -327,7 +413,7 @@ pub(crate) fn use_fast_kernels(model: &mut TypedModel) -> TractResult<usize> {
     let mut replaced = 0;
     for id in 0..model.nodes().len() {
         let node = model.node(id);
-        if let Some(op) = channel_binary(model, node)? {
+        if let Some(op) = fast_binary(model, node)? {
             model.node_mut(id).op = Box::new(op);
             replaced += 1;
             continue;
