@@ -6,8 +6,9 @@
 //! slotnet's int8 time. The kernels here compute the same numbers, bit for bit, in loops the
 //! compiler turns into SIMD code (a lane-wise range, a division or product, a round-to-even by
 //! the 1.5 * 2^23 trick, float clamps), on every target we build. The same goes for f32
-//! arithmetic that tract leaves to its general broadcasting loop when it does not fuse it:
-//! slotnet's pixel normalisation at batch 24, the text encoder's residual Adds.
+//! arithmetic that tract leaves to its general broadcasting loop when it does not fuse it
+//! (slotnet's pixel normalisation at batch 24, the text encoder's residual Adds) and for f32
+//! concatenation. [`eval_clean_upper`] clears the AVX state some tract kernels leave dirty.
 //!
 //! [`use_fast_kernels`] swaps them into an optimised model after tract's own passes, so every
 //! fusion tract makes is kept and only the operators it left standing change. The tests below
@@ -18,6 +19,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::{
     ElementWiseMiniOp, EvalContext, EvalOp, Op, OpState, StaticName,
 };
+use tract_onnx::tract_core::ops::array::TypedConcat;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
 use tract_onnx::tract_core::ops::quant::QuantizeLinearU8;
@@ -373,6 +375,80 @@ fn fast_binary(model: &TypedModel, node: &TypedNode) -> TractResult<Option<FastB
     }))
 }
 
+/// Concatenation of f32 tensors along one axis as plain block copies (tract's general
+/// `stack_tensors` took about 2 ns a value for slotnet's crops and maps at batch 24).
+#[derive(Debug, Clone, Hash, PartialEq, Eq)]
+struct FastConcat {
+    axis: usize,
+}
+
+impl Op for FastConcat {
+    fn name(&self) -> StaticName {
+        "FastConcat".into()
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for FastConcat {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let first = inputs
+            .first()
+            .ok_or_else(|| TractError::msg("FastConcat without inputs"))?;
+        let mut shape = first.shape().to_vec();
+        let axis = self.axis;
+        let fits = axis < shape.len()
+            && inputs.iter().all(|t| {
+                t.datum_type() == f32::datum_type()
+                    && t.rank() == shape.len()
+                    && (0..shape.len()).all(|k| k == axis || t.shape()[k] == shape[k])
+            });
+        if !fits {
+            return Err(TractError::msg(format!(
+                "FastConcat on axis {axis}: inputs of shapes {:?} do not fit",
+                inputs
+                    .iter()
+                    .map(|t| t.shape().to_vec())
+                    .collect::<Vec<_>>()
+            )));
+        }
+        shape[axis] = inputs.iter().map(|t| t.shape()[axis]).sum();
+        let outer: usize = shape[..axis].iter().product();
+        let inner: usize = shape[axis + 1..].iter().product();
+        let mut dst = Tensor::zero_dt(f32::datum_type(), &shape)?;
+        {
+            let mut plain = dst.try_as_plain_ram_mut()?;
+            let ys = plain.as_slice_mut::<f32>()?;
+            let mut at = 0;
+            for o in 0..outer {
+                for t in &inputs {
+                    let block = t.shape()[axis] * inner;
+                    let xs = t.try_as_plain_ram()?;
+                    let xs = xs.as_slice::<f32>()?;
+                    ys[at..at + block].copy_from_slice(&xs[o * block..(o + 1) * block]);
+                    at += block;
+                }
+            }
+        }
+        Ok(tvec!(dst.into_tvalue()))
+    }
+}
+
+impl TypedOp for FastConcat {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        let mut fact = inputs[0].clone().without_value();
+        fact.shape.set(
+            self.axis,
+            inputs.iter().map(|f| f.shape[self.axis].clone()).sum(),
+        );
+        Ok(tvec!(fact))
+    }
+
+    as_op!();
+}
+
 /// Evaluates one node of a plan after clearing the upper halves of the AVX registers.
 ///
 /// Some of tract's AVX kernels return without `vzeroupper`. Until something clears it, that
@@ -416,6 +492,17 @@ pub(crate) fn use_fast_kernels(model: &mut TypedModel) -> TractResult<usize> {
         if let Some(op) = fast_binary(model, node)? {
             model.node_mut(id).op = Box::new(op);
             replaced += 1;
+            continue;
+        }
+        if let Some(concat) = node.op_as::<TypedConcat>() {
+            let all_f32 = node.inputs.iter().try_fold(true, |ok, i| {
+                Ok::<_, TractError>(ok && model.outlet_fact(*i)?.datum_type == f32::datum_type())
+            })?;
+            if all_f32 && !node.inputs.is_empty() {
+                let axis = concat.axis;
+                model.node_mut(id).op = Box::new(FastConcat { axis });
+                replaced += 1;
+            }
             continue;
         }
         let f32_input = node.inputs.len() == 1
