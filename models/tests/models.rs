@@ -132,10 +132,12 @@ fn our_quantize_kernels_give_the_same_outputs_as_tract_s() {
             }
         }
     }
-    // slotnet's and the forecaster's QuantizeLinear, the text encoder's DynamicQuantizeLinear
+    // the text encoder's DynamicQuantizeLinear and residual Adds, slotnet's pixel normalisation
+    // and Concat at batch 24, and on x86_64 slotnet's and the forecaster's QuantizeLinear
+    let expected = if cfg!(target_arch = "x86_64") { 90 } else { 65 };
     assert!(
-        swapped >= 40,
-        "only {swapped} quantize operators were replaced"
+        swapped >= expected,
+        "only {swapped} operators were replaced"
     );
 }
 
