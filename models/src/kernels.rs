@@ -671,4 +671,46 @@ mod tests {
             assert_eq!(ys, want, "values of {xs:?}");
         }
     }
+
+    fn f32_tensor(shape: &[usize]) -> TValue {
+        let n = shape.iter().product::<usize>();
+        Tensor::from_shape(shape, &(0..n).map(|i| i as f32).collect::<Vec<_>>())
+            .unwrap()
+            .into_tvalue()
+    }
+
+    #[test]
+    fn the_arithmetic_and_concat_kernels_refuse_shapes_that_do_not_fit() {
+        let ctx = EvalContext::out_of_plan();
+        let same = FastBinary {
+            arith: Arith::Add,
+            operand: Operand::Same,
+        };
+        let r = same.eval(&ctx, tvec!(f32_tensor(&[2, 3]), f32_tensor(&[2, 4])));
+        assert!(r.is_err());
+        let by_channel = FastBinary {
+            arith: Arith::Mul,
+            operand: Operand::Channel(Some(1)),
+        };
+        let r = by_channel.eval(&ctx, tvec!(f32_tensor(&[2, 3, 4]), f32_tensor(&[1, 2, 1])));
+        assert!(r.is_err());
+        let ok = by_channel
+            .eval(&ctx, tvec!(f32_tensor(&[2, 3, 2]), f32_tensor(&[1, 3, 1])))
+            .unwrap();
+        let ys = ok[0].try_as_plain_ram().unwrap();
+        // a[n, c, w] = 6n + 2c + w, times b[c] = c
+        let want: Vec<f32> = (0..12).map(|i| i as f32 * ((i / 2) % 3) as f32).collect();
+        assert_eq!(ys.as_slice::<f32>().unwrap(), &want[..]);
+        let concat = FastConcat { axis: 1 };
+        let r = concat.eval(&ctx, tvec!(f32_tensor(&[2, 3]), f32_tensor(&[3, 3])));
+        assert!(r.is_err());
+        let joined = concat
+            .eval(&ctx, tvec!(f32_tensor(&[2, 1]), f32_tensor(&[2, 2])))
+            .unwrap();
+        let ys = joined[0].try_as_plain_ram().unwrap();
+        assert_eq!(
+            ys.as_slice::<f32>().unwrap(),
+            &[0.0, 0.0, 1.0, 1.0, 2.0, 3.0]
+        );
+    }
 }
