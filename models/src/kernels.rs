@@ -482,15 +482,6 @@ fn clear_upper_avx() {
 #[cfg(not(target_arch = "x86_64"))]
 fn clear_upper_avx() {}
 
-/// Whether our static `QuantizeLinear` replaces tract's on this target. On x86_64 tract's rounds
-/// through a library call per value and ours is 6x faster. On ARM tract's rounding is one
-/// instruction (`frintn`), and under qemu-aarch64, which emulates every float operation in
-/// software, ours (a range pass plus a longer float sequence per value, for exactness) looked
-/// slower for slotnet. qemu cannot tell what a board does with the NEON code, so ARM keeps
-/// tract's until a board measures it (`tract_bench --tract-kernels` on the board). Our
-/// `DynamicQuantizeLinear` is used everywhere.
-const STATIC_QUANTIZE: bool = cfg!(target_arch = "x86_64");
-
 /// Replaces tract's scalar quantize operators and its slow broadcasting arithmetic in an
 /// optimised model by the kernels above and returns how many it replaced. Only f32 inputs are
 /// touched; anything else stays tract's.
@@ -520,19 +511,17 @@ pub(crate) fn use_fast_kernels(model: &mut TypedModel) -> TractResult<usize> {
             continue;
         }
         let new_op: Option<Box<dyn TypedOp>> = if let Some(ew) = node.op_as::<ElementWiseOp>() {
-            let ours = STATIC_QUANTIZE.then_some(ew);
-            ours.and_then(|ew| ew.0.downcast_ref::<QuantizeLinearU8>())
-                .and_then(|q| {
-                    (ew.1.is_none() || ew.1 == Some(u8::datum_type())).then(|| {
-                        Box::new(ElementWiseOp(
-                            Box::new(FastQuantizeU8 {
-                                inv_scale: q.scale,
-                                zero_point: q.zero_point,
-                            }),
-                            ew.1,
-                        )) as Box<dyn TypedOp>
-                    })
+            ew.0.downcast_ref::<QuantizeLinearU8>().and_then(|q| {
+                (ew.1.is_none() || ew.1 == Some(u8::datum_type())).then(|| {
+                    Box::new(ElementWiseOp(
+                        Box::new(FastQuantizeU8 {
+                            inv_scale: q.scale,
+                            zero_point: q.zero_point,
+                        }),
+                        ew.1,
+                    )) as Box<dyn TypedOp>
                 })
+            })
         } else if node.op().name() == "DynamicQuantizeLinearU8" && node.outputs.len() == 3 {
             Some(Box::new(FastDynamicQuantizeU8))
         } else {
