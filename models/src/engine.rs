@@ -2,6 +2,7 @@
 //! sequence dimension "S" stays symbolic: one plan for every length), run it with a pool of
 //! reusable states, and check the manifest's test vector.
 
+use crate::kernels::eval_node;
 use crate::manifest::{DType, Dim, Manifest, ModelEntry, TensorSpec};
 use crate::vector::TestVector;
 use crate::ModelError;
@@ -41,14 +42,15 @@ struct Runner {
     inputs: Vec<Arc<Tensor>>,
 }
 
-/// Which kernels run tract's quantize operators (see `kernels.rs`). The results are the same
-/// bit for bit; only the time differs.
+/// Which kernels run the operators `kernels.rs` has its own for (quantize, unfused f32
+/// arithmetic, Concat) and whether the AVX upper state is cleared between nodes. The results
+/// are the same bit for bit; only the time differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Kernels {
-    /// Ours: vectorised `QuantizeLinear` and `DynamicQuantizeLinear` (the default).
+    /// Ours (the default).
     #[default]
     Fast,
-    /// tract's own scalar kernels (for benchmarks and the equality tests).
+    /// tract alone (for benchmarks and the equality tests).
     Tract,
 }
 
@@ -104,10 +106,7 @@ impl Engine {
     /// accepts afterwards) and runs the test vector. Nothing is reported ready unless all of
     /// that passes.
     pub fn load(manifest: &Manifest, name: &str, batches: &[usize]) -> Result<Engine, ModelError> {
-        let entry = manifest
-            .entry(name)
-            .ok_or_else(|| ModelError::NotInManifest(name.to_string()))?;
-        Engine::load_entry(manifest, entry.clone(), false, batches, Kernels::Fast)
+        Engine::load_with_kernels(manifest, name, false, batches, Kernels::Fast)
     }
 
     /// Like [`Engine::load`] (`float`: [`Engine::load_float`]) with a choice of quantize kernels.
@@ -132,10 +131,7 @@ impl Engine {
         name: &str,
         batches: &[usize],
     ) -> Result<Engine, ModelError> {
-        let entry = manifest
-            .entry(name)
-            .ok_or_else(|| ModelError::NotInManifest(name.to_string()))?;
-        Engine::load_entry(manifest, entry.clone(), true, batches, Kernels::Fast)
+        Engine::load_with_kernels(manifest, name, true, batches, Kernels::Fast)
     }
 
     fn load_entry(
@@ -393,11 +389,7 @@ impl Engine {
             state
                 .run_plan_with_eval(values.clone(), |ctx, op_state, node, inputs| {
                     let started = std::time::Instant::now();
-                    let out = if self.kernels == Kernels::Fast {
-                        crate::kernels::eval_clean_upper(ctx, op_state, node, inputs)
-                    } else {
-                        tract_onnx::tract_core::plan::eval(ctx, op_state, node, inputs)
-                    };
+                    let out = eval_node(self.kernels, ctx, op_state, node, inputs);
                     *times.entry(node.op().name().to_string()).or_default() +=
                         started.elapsed().as_secs_f64() * 1e6;
                     out
@@ -528,13 +520,11 @@ impl Engine {
         }
         let kernels = self.kernels;
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            if kernels == Kernels::Fast {
-                runner
-                    .state
-                    .run_plan_with_eval(values, crate::kernels::eval_clean_upper)
-            } else {
-                runner.state.run(values)
-            }
+            runner
+                .state
+                .run_plan_with_eval(values, |ctx, st, node, inputs| {
+                    eval_node(kernels, ctx, st, node, inputs)
+                })
         }));
         // Only a run that succeeded gives its runner back. After an error or a panic the state
         // is suspect: a failed run can leave a symbol bound (a text encoder run with 65 tokens

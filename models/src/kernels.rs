@@ -8,13 +8,14 @@
 //! the 1.5 * 2^23 trick, float clamps), on every target we build. The same goes for f32
 //! arithmetic that tract leaves to its general broadcasting loop when it does not fuse it
 //! (slotnet's pixel normalisation at batch 24, the text encoder's residual Adds) and for f32
-//! concatenation. [`eval_clean_upper`] clears the AVX state some tract kernels leave dirty.
+//! concatenation. [`eval_node`] clears the AVX state some tract kernels leave dirty.
 //!
 //! [`use_fast_kernels`] swaps them into an optimised model after tract's own passes, so every
 //! fusion tract makes is kept and only the operators it left standing change. The tests below
 //! hold them to tract's scalar code on ordinary and extreme values (ties, zeros, NaN, infinity,
 //! values that overflow the integer range); `models/tests` runs every int8 model both ways.
 
+use crate::engine::Kernels;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::{
     ElementWiseMiniOp, EvalContext, EvalOp, Op, OpState, StaticName,
@@ -449,20 +450,24 @@ impl TypedOp for FastConcat {
     as_op!();
 }
 
-/// Evaluates one node of a plan after clearing the upper halves of the AVX registers.
+/// Evaluates one node of a plan; with our kernels, after clearing the upper halves of the AVX
+/// registers.
 ///
 /// Some of tract's AVX kernels return without `vzeroupper`. Until something clears it, that
 /// "dirty upper state" makes every SSE instruction after it slow on this machine (measured: our
 /// quantize loop over 24576 values, 55 µs right after such a kernel, 9 µs once cleared), and
 /// the SSE code is everything compiled for the x86_64 baseline: ours and most of tract's element-
 /// wise operators. One `vzeroupper` per node costs about a cycle. Other targets: plain eval.
-pub(crate) fn eval_clean_upper(
+pub(crate) fn eval_node(
+    kernels: Kernels,
     ctx: &EvalContext,
     state: Option<&mut (dyn OpState + 'static)>,
     node: &TypedNode,
     inputs: TVec<TValue>,
 ) -> TractResult<TVec<TValue>> {
-    clear_upper_avx();
+    if kernels == Kernels::Fast {
+        clear_upper_avx();
+    }
     tract_onnx::tract_core::plan::eval(ctx, state, node, inputs)
 }
 
@@ -488,51 +493,56 @@ fn clear_upper_avx() {}
 pub(crate) fn use_fast_kernels(model: &mut TypedModel) -> TractResult<usize> {
     let mut replaced = 0;
     for id in 0..model.nodes().len() {
-        let node = model.node(id);
-        if let Some(op) = fast_binary(model, node)? {
-            model.node_mut(id).op = Box::new(op);
-            replaced += 1;
-            continue;
-        }
-        if let Some(concat) = node.op_as::<TypedConcat>() {
-            let all_f32 = node.inputs.iter().try_fold(true, |ok, i| {
-                Ok::<_, TractError>(ok && model.outlet_fact(*i)?.datum_type == f32::datum_type())
-            })?;
-            if all_f32 && !node.inputs.is_empty() {
-                let axis = concat.axis;
-                model.node_mut(id).op = Box::new(FastConcat { axis });
-                replaced += 1;
-            }
-            continue;
-        }
-        let f32_input = node.inputs.len() == 1
-            && model.outlet_fact(node.inputs[0])?.datum_type == f32::datum_type();
-        if !f32_input {
-            continue;
-        }
-        let new_op: Option<Box<dyn TypedOp>> = if let Some(ew) = node.op_as::<ElementWiseOp>() {
-            ew.0.downcast_ref::<QuantizeLinearU8>().and_then(|q| {
-                (ew.1.is_none() || ew.1 == Some(u8::datum_type())).then(|| {
-                    Box::new(ElementWiseOp(
-                        Box::new(FastQuantizeU8 {
-                            inv_scale: q.scale,
-                            zero_point: q.zero_point,
-                        }),
-                        ew.1,
-                    )) as Box<dyn TypedOp>
-                })
-            })
-        } else if node.op().name() == "DynamicQuantizeLinearU8" && node.outputs.len() == 3 {
-            Some(Box::new(FastDynamicQuantizeU8))
-        } else {
-            None
-        };
-        if let Some(op) = new_op {
+        if let Some(op) = fast_op(model, model.node(id))? {
             model.node_mut(id).op = op;
             replaced += 1;
         }
     }
     Ok(replaced)
+}
+
+/// Our replacement for this node, if we have one.
+fn fast_op(model: &TypedModel, node: &TypedNode) -> TractResult<Option<Box<dyn TypedOp>>> {
+    if let Some(op) = fast_binary(model, node)? {
+        return Ok(Some(Box::new(op)));
+    }
+    let mut input_types = node
+        .inputs
+        .iter()
+        .map(|i| model.outlet_fact(*i).map(|f| f.datum_type));
+    let all_f32 = !node.inputs.is_empty()
+        && input_types.try_fold(true, |ok, dt| {
+            Ok::<_, TractError>(ok && dt? == f32::datum_type())
+        })?;
+    if !all_f32 {
+        return Ok(None);
+    }
+    if let Some(concat) = node.op_as::<TypedConcat>() {
+        return Ok(Some(Box::new(FastConcat { axis: concat.axis })));
+    }
+    if node.inputs.len() != 1 {
+        return Ok(None);
+    }
+    if let Some(ew) = node.op_as::<ElementWiseOp>() {
+        let to_u8 = ew.1.is_none() || ew.1 == Some(u8::datum_type());
+        return Ok(ew
+            .0
+            .downcast_ref::<QuantizeLinearU8>()
+            .filter(|_| to_u8)
+            .map(|q| {
+                Box::new(ElementWiseOp(
+                    Box::new(FastQuantizeU8 {
+                        inv_scale: q.scale,
+                        zero_point: q.zero_point,
+                    }),
+                    ew.1,
+                )) as Box<dyn TypedOp>
+            }));
+    }
+    if node.op().name() == "DynamicQuantizeLinearU8" && node.outputs.len() == 3 {
+        return Ok(Some(Box::new(FastDynamicQuantizeU8)));
+    }
+    Ok(None)
 }
 
 #[cfg(test)]
